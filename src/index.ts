@@ -1,0 +1,478 @@
+/**
+ * pi-plan-stepdown: wiring only. Decisions live in pure modules:
+ * ladder.ts (which rung), rewrite.ts (the payload), config.ts (the config), resolve.ts (rungs → models),
+ * router.ts (delegating a call to the rung's provider), state.ts (what the session remembers).
+ */
+import { userInfo } from "node:os";
+import type { Api, AssistantMessage, Model, ModelThinkingLevel } from "@mariozechner/pi-ai";
+import { clampThinkingLevel } from "@mariozechner/pi-ai";
+import type { ExtensionAPI, ExtensionContext } from "@mariozechner/pi-coding-agent";
+import { getAgentDir } from "@mariozechner/pi-coding-agent";
+import { accountingSummary, summaryLine } from "./accounting.js";
+import { attach, detach, isAttached, realModel } from "./attach.js";
+import { checkPlanBash, invalidPatterns } from "./bash-guard.js";
+import { formatIssue, type ResolvedConfig, readLayers, resolveConfig } from "./config.js";
+import { type Decision, decideCall, KICKOFF_TYPE, type Mode, toCallMessages } from "./ladder.js";
+import { KICKOFF_TEXT, refineText, WRITE_TOOLS } from "./prompts.js";
+import { type RungView, statusText, stepdownReport } from "./report.js";
+import { type LadderResolution, type RegistryLike, resolveLadder, rungLabel } from "./resolve.js";
+import { detectFamily, rewritePayload } from "./rewrite.js";
+import { type CallPlan, createRouter, ROUTER_API, ROUTER_PROVIDER } from "./router.js";
+import { CALL_TYPE, type CallEntry, OFF_STATE, restoreState, STATE_TYPE, type StateEntry } from "./state.js";
+import { promptCacheKey, wirePlan } from "./wire-plan.js";
+
+const STATUS_KEY = "plan-stepdown";
+const FLAG_AUTO = "plan-auto-approve";
+const FLAG_CONFIG = "stepdown-config";
+
+export default function planStepdown(pi: ExtensionAPI): void {
+	let ctxRef: ExtensionContext | undefined;
+	let resolved: ResolvedConfig = resolveConfig([]);
+	let state: StateEntry = OFF_STATE;
+	let cursor = 0;
+	let lastCall: CallEntry | undefined;
+	let attached: Model<Api> | undefined;
+	/** The decision for the loop call about to be made, set by the awaited `context` event. */
+	let pendingDecision: Decision | undefined;
+	/** The call whose payload `before_provider_request` is seeing. */
+	let payloadScope: CallPlan | undefined;
+	let agentStartWaiters: (() => void)[] = [];
+
+	pi.registerFlag(FLAG_AUTO, {
+		description: "Plan, approve the plan automatically and implement it (use: pi -p \"task\" --plan-auto-approve)",
+		type: "boolean",
+		default: false,
+	});
+	pi.registerFlag(FLAG_CONFIG, { description: "One-off plan-stepdown config file (highest precedence)", type: "string" });
+
+	// ---------------------------------------------------------------- helpers
+
+	const registry = (): RegistryLike | undefined => ctxRef?.modelRegistry;
+	const say = (ctx: ExtensionContext | undefined, text: string, level: "info" | "warning" | "error" = "info") => {
+		if (ctx?.hasUI) ctx.ui.notify(text, level);
+		else if (level !== "info") process.stderr.write(`${text}\n`);
+	};
+
+	const loadConfig = (ctx: ExtensionContext) => {
+		const cliFile = pi.getFlag(FLAG_CONFIG);
+		resolved = resolveConfig(readLayers(getAgentDir(), ctx.cwd, typeof cliFile === "string" ? cliFile : undefined));
+		const bad = [
+			...invalidPatterns(resolved.config.planBash.allow).map((p) => `planBash.allow: invalid regular expression ${p}`),
+			...invalidPatterns(resolved.config.planBash.deny).map((p) => `planBash.deny: invalid regular expression ${p}`),
+		];
+		for (const message of bad) resolved.issues.push({ source: "config", path: "", message });
+	};
+
+	const ladder = (): LadderResolution => {
+		const reg = registry();
+		return reg ? resolveLadder(resolved.config, reg) : { rungs: [], problems: ["model registry not ready"] };
+	};
+	const ladderLength = () => Math.max(1, resolved.config.ladder.length);
+
+	/** Why the mode cannot be used now, or undefined. */
+	const blocker = (): string | undefined => {
+		const issues = resolved.issues.map(formatIssue);
+		const problems = ladder().problems;
+		const all = [...issues, ...problems];
+		return all.length > 0 ? all.join("\n") : undefined;
+	};
+
+	const persist = (next: StateEntry) => {
+		state = next;
+		pi.appendEntry(STATE_TYPE, next);
+	};
+
+	const setTools = (names: readonly string[]) => {
+		const known = new Set(pi.getAllTools().map((t) => t.name));
+		pi.setActiveTools(names.filter((n) => known.has(n)));
+	};
+
+	const toolsForMode = (mode: Mode, autoApprove: boolean): readonly string[] | undefined => {
+		const { plan, implementation } = resolved.config.tools;
+		if (mode === "planning") {
+			// An auto-approved plan is implemented inside the same run, whose tools pi fixes when it starts:
+			// the run gets both sets and the router offers the model only the plan tools until approval.
+			return autoApprove ? [...new Set([...plan, ...implementation])] : plan.filter((t) => !WRITE_TOOLS.has(t));
+		}
+		if (mode === "implementing") return implementation;
+		return undefined;
+	};
+
+	const ensureAttached = (ctx: ExtensionContext) => {
+		const model = ctx.model;
+		if (!model || state.mode === "off") return;
+		if (attached && attached !== model) detach(attached);
+		attach(model);
+		attached = model;
+	};
+
+	const release = () => {
+		detach(attached);
+		attached = undefined;
+	};
+
+	const rungView = (): RungView[] =>
+		ladder().rungs.map((r) => ({
+			index: r.index,
+			label: `${r.model.provider}/${r.model.id}`,
+			thinking: r.thinking ?? "(session)",
+			webSearch: r.webSearchContextSize ?? (resolved.config.openaiWebSearch.enabled ? "default" : "off"),
+		}));
+
+	const showIdleStatus = (ctx: ExtensionContext | undefined) => {
+		if (!ctx?.hasUI) return;
+		if (state.mode === "off") {
+			ctx.ui.setStatus(STATUS_KEY, undefined);
+			return;
+		}
+		const top = ladder().rungs.find((r) => r.index === cursor);
+		const model = top ? `${top.model.provider}/${top.model.id}` : ctx.model ? `${ctx.model.provider}/${ctx.model.id}` : "?";
+		const thinking = top?.thinking ?? pi.getThinkingLevel();
+		ctx.ui.setStatus(STATUS_KEY, statusText(state.mode, undefined, cursor, ladderLength(), model, thinking, false));
+	};
+
+	const enterMode = (ctx: ExtensionContext, mode: Mode, autoApprove: boolean) => {
+		const userTools = state.mode === "off" ? pi.getActiveTools() : state.userTools;
+		persist({ v: 1, mode, autoApprove, userTools });
+		cursor = mode === "implementing" ? 0 : 0;
+		ensureAttached(ctx);
+		const tools = toolsForMode(mode, autoApprove);
+		if (tools) setTools(tools);
+		showIdleStatus(ctx);
+	};
+
+	const leaveMode = (ctx: ExtensionContext) => {
+		const userTools = state.userTools;
+		release();
+		if (state.mode !== "off") persist(OFF_STATE);
+		cursor = 0;
+		if (userTools) setTools(userTools);
+		showIdleStatus(ctx);
+	};
+
+	/** Plan approved: implementation starts on rung 1 in a new run (TUI, RPC). */
+	const startImplementation = (ctx: ExtensionContext) => {
+		enterMode(ctx, "implementing", state.autoApprove);
+		pi.sendMessage({ customType: KICKOFF_TYPE, content: KICKOFF_TEXT, display: true }, { triggerTurn: true });
+	};
+
+	/** Auto-approve: queue the kickoff into the running run, before pi looks for follow-ups. */
+	const approveInRun = () => {
+		persist({ ...state, mode: "implementing" });
+		pi.sendMessage({ customType: KICKOFF_TYPE, content: KICKOFF_TEXT, display: true }, { deliverAs: "followUp" });
+		// Later runs (user follow-ups) get the implementation tools.
+		setTools(resolved.config.tools.implementation);
+	};
+
+	const nextAgentStart = () => new Promise<void>((resolve) => agentStartWaiters.push(resolve));
+
+	// ---------------------------------------------------------------- the router
+
+	const router = createRouter({
+		plan(model, sessionLevel) {
+			const loop = pendingDecision !== undefined;
+			const decision: Decision = pendingDecision ??
+				decideCall(state.mode, ladderLength(), [], resolved.config.reasoningBump) ?? {
+					rung: 0,
+					phase: "implementing",
+					reason: "user-turn",
+					step: 0,
+				};
+			pendingDecision = undefined;
+			const reg = registry();
+			if (!reg) return "plan-stepdown: model registry not ready";
+			if (resolved.config.ladder.length === 0 || state.mode === "off") {
+				const own = realModel(model);
+				return { decision, model: own, thinking: clampThinkingLevel(own, sessionLevel ?? "off"), loop };
+			}
+			const { rungs, problems } = ladder();
+			const rung = rungs.find((r) => r.index === decision.rung);
+			if (!rung) return `plan-stepdown: rung ${decision.rung} unavailable: ${problems.join("; ")}`;
+			const target = realModel(rung.model);
+			return {
+				decision,
+				model: target,
+				thinking: rung.thinking ?? clampThinkingLevel(target, sessionLevel ?? "off"),
+				loop,
+			};
+		},
+		async auth(model) {
+			const reg = ctxRef?.modelRegistry;
+			if (!reg) return { ok: false, error: "model registry not ready" };
+			const result = await reg.getApiKeyAndHeaders(model);
+			return result.ok ? { ok: true, apiKey: result.apiKey, headers: result.headers } : result;
+		},
+		planTools: () => resolved.config.tools.plan,
+		onStart(plan) {
+			cursor = plan.decision.rung;
+			const model = `${plan.model.provider}/${plan.model.id}`;
+			if (plan.loop) {
+				lastCall = {
+					v: 1,
+					rung: plan.decision.rung,
+					phase: plan.decision.phase,
+					reason: plan.decision.reason,
+					trigger: plan.decision.trigger,
+					model,
+					thinking: plan.thinking,
+				};
+				pi.appendEntry(CALL_TYPE, lastCall);
+			}
+			if (ctxRef?.hasUI) {
+				ctxRef.ui.setStatus(
+					STATUS_KEY,
+					statusText(state.mode, plan.decision.phase, cursor, ladderLength(), model, plan.thinking, true),
+				);
+			}
+		},
+		onFinal(plan, message: AssistantMessage) {
+			if (!plan.loop || plan.decision.phase !== "planning" || !state.autoApprove) return;
+			if (message.stopReason !== "stop") return;
+			if (!message.content.some((c) => c.type === "text" && c.text.trim())) return;
+			approveInRun();
+		},
+		withPayloadScope(plan, fn) {
+			payloadScope = plan;
+			let result: ReturnType<typeof fn>;
+			try {
+				result = fn();
+			} catch (error) {
+				payloadScope = undefined;
+				throw error;
+			}
+			if (result instanceof Promise) {
+				return result.finally(() => {
+					if (payloadScope === plan) payloadScope = undefined;
+				}) as ReturnType<typeof fn>;
+			}
+			payloadScope = undefined;
+			return result;
+		},
+	});
+
+	pi.registerProvider(ROUTER_PROVIDER, { name: "plan-stepdown router", api: ROUTER_API, streamSimple: router });
+
+	// ---------------------------------------------------------------- lifecycle
+
+	pi.on("session_start", async (event, ctx) => {
+		ctxRef = ctx;
+		loadConfig(ctx);
+		const restored = restoreState(ctx.sessionManager.getBranch());
+		state = restored.state;
+		cursor = restored.cursor;
+		lastCall = restored.lastCall;
+
+		const auto = pi.getFlag(FLAG_AUTO);
+		if (typeof auto === "string" && auto !== "true" && auto !== "false") {
+			// `pi -p --plan-auto-approve "task"`: pi took the task as the flag's value and will run nothing.
+			const message = `plan-stepdown: --${FLAG_AUTO} takes no value; pi read ${JSON.stringify(auto)} as its value and has no task to run.\nPut the task first: pi -p ${JSON.stringify(auto)} --${FLAG_AUTO}`;
+			if (ctx.hasUI) {
+				ctx.ui.notify(message, "error");
+				ctx.ui.setEditorText(auto);
+			} else {
+				process.stderr.write(`${message}\n`);
+				process.exit(2);
+			}
+		}
+
+		if (resolved.issues.length > 0) say(ctx, `plan-stepdown config:\n${resolved.issues.map(formatIssue).join("\n")}`, "warning");
+
+		if ((auto === true || auto === "true") && event.reason === "startup") {
+			const why = blocker();
+			if (why) {
+				say(ctx, `plan-stepdown: cannot plan: ${why}`, "error");
+				if (!ctx.hasUI) process.exit(2);
+				return;
+			}
+			enterMode(ctx, "planning", true);
+			return;
+		}
+		if (state.mode !== "off") {
+			const why = blocker();
+			if (why) {
+				say(ctx, `plan-stepdown: ${state.mode} mode restored but not usable, left it: ${why}`, "warning");
+				leaveMode(ctx);
+				return;
+			}
+			ensureAttached(ctx);
+			const tools = toolsForMode(state.mode, state.autoApprove);
+			if (tools) setTools(tools);
+		}
+		showIdleStatus(ctx);
+	});
+
+	pi.on("session_shutdown", async (_event, ctx) => {
+		// Undo the routing on the model object: the next runtime (reload, new session) starts clean.
+		release();
+		if (!ctx.hasUI && resolved.config.accounting.summary && state.mode !== "off") {
+			const summary = accountingSummary(ctx.sessionManager.getBranch(), resolved.config, registry());
+			if (summary.calls > 0) process.stderr.write(`${summaryLine(summary)}\n`);
+		}
+	});
+
+	pi.on("before_agent_start", async (_event, ctx) => {
+		ctxRef = ctx;
+		ensureAttached(ctx);
+	});
+
+	pi.on("agent_start", async () => {
+		const waiters = agentStartWaiters;
+		agentStartWaiters = [];
+		for (const resolve of waiters) resolve();
+	});
+
+	pi.on("context", async (event) => {
+		if (state.mode === "off") return;
+		pendingDecision = decideCall(
+			state.mode,
+			ladderLength(),
+			toCallMessages(event.messages),
+			resolved.config.reasoningBump,
+		);
+	});
+
+	pi.on("before_provider_request", (event) => {
+		const plan = payloadScope;
+		if (!plan) return undefined;
+		const rung = ladder().rungs.find((r) => r.index === plan.decision.rung);
+		const family = detectFamily(event.payload);
+		const wire = wirePlan({
+			config: resolved.config,
+			family,
+			modelId: plan.model.id,
+			thinking: plan.thinking,
+			thinkingLevelMap: plan.model.thinkingLevelMap,
+			webSearchContextSize: rung?.webSearchContextSize,
+			env: process.env,
+			localTimezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+			cacheKey: promptCacheKey(resolved.config.openaiPromptCache.keyPrefix, safeUsername(), ctxRef?.cwd ?? process.cwd()),
+		});
+		const next = rewritePayload(event.payload, wire);
+		return next === event.payload ? undefined : next;
+	});
+
+	pi.on("tool_call", async (event) => {
+		if (state.mode !== "planning") return undefined;
+		const name = event.toolName;
+		if (WRITE_TOOLS.has(name) || !resolved.config.tools.plan.includes(name)) {
+			return { block: true, reason: `plan-stepdown: ${name} is not available while planning. Finish the plan; it runs after approval.` };
+		}
+		if (name === "bash") {
+			const command = String((event.input as { command?: unknown }).command ?? "");
+			const verdict = checkPlanBash(command, resolved.config.planBash);
+			if (!verdict.ok) {
+				return {
+					block: true,
+					reason: `plan-stepdown: refused while planning: ${verdict.reason}. Only read-only commands run in plan mode.\nCommand: ${command}`,
+				};
+			}
+		}
+		return undefined;
+	});
+
+	pi.on("agent_end", async (event, ctx) => {
+		ctxRef = ctx;
+		const last = [...event.messages].reverse().find((m): m is AssistantMessage => m.role === "assistant");
+		const failed = last?.stopReason === "error" || last?.stopReason === "aborted";
+		if (state.mode === "implementing") {
+			// Control is back with the user: the top of the ladder, unless the last call failed (kept for resume).
+			if (!failed) cursor = 0;
+			showIdleStatus(ctx);
+			return;
+		}
+		if (state.mode !== "planning") return;
+		cursor = 0;
+		showIdleStatus(ctx);
+		if (state.autoApprove || !ctx.hasUI || failed || !last) return;
+		const choice = await ctx.ui.select("Plan ready — what next?", [
+			"Start implementation",
+			"Refine — stay in plan mode",
+			"Cancel — leave plan mode",
+		]);
+		if (choice === "Start implementation") {
+			startImplementation(ctx);
+		} else if (choice?.startsWith("Refine")) {
+			const feedback = await ctx.ui.input("What should change in the plan?", "");
+			if (feedback?.trim()) pi.sendUserMessage(refineText(feedback.trim()));
+		} else if (choice?.startsWith("Cancel")) {
+			leaveMode(ctx);
+			ctx.ui.notify("plan-stepdown: left plan mode; your tools and model are back.", "info");
+		}
+	});
+
+	// ---------------------------------------------------------------- commands
+
+	pi.registerCommand("plan", {
+		description: "Enter plan mode (read-only, strongest rung); /plan <task> starts planning right away",
+		handler: async (args, ctx) => {
+			ctxRef = ctx;
+			loadConfig(ctx);
+			const why = blocker();
+			if (why) {
+				say(ctx, `plan-stepdown: /plan refused:\n${why}`, "error");
+				return;
+			}
+			const auto = pi.getFlag(FLAG_AUTO) === true;
+			enterMode(ctx, "planning", auto);
+			const top = ladder().rungs[0];
+			const where = top ? `[0] ${top.model.provider}/${top.model.id}:${top.thinking ?? pi.getThinkingLevel()}` : "your current model";
+			if (ctx.hasUI) ctx.ui.notify(`plan-stepdown: plan mode on. Every planning call uses ${where}.`, "info");
+			const task = args.trim();
+			if (!task) return;
+			const started = nextAgentStart();
+			pi.sendUserMessage(task);
+			if (ctx.hasUI) return;
+			// Print mode exits when this handler returns: stay until the run (plan, and implementation if auto) ends.
+			await started;
+			await ctx.waitForIdle();
+		},
+	});
+
+	pi.registerCommand("stepdown", {
+		description: "Show plan-stepdown's config, ladder, cursor and cost so far",
+		handler: async (_args, ctx) => {
+			ctxRef = ctx;
+			loadConfig(ctx);
+			const { problems } = ladder();
+			const summary = accountingSummary(ctx.sessionManager.getBranch(), resolved.config, registry());
+			const report = stepdownReport({
+				mode: state.mode,
+				autoApprove: state.autoApprove,
+				cursor,
+				resolved,
+				rungs: rungView(),
+				problems,
+				lastCall,
+				extra: summary.calls > 0 ? summary.table : undefined,
+			});
+			if (ctx.hasUI) ctx.ui.notify(report, "info");
+			else process.stdout.write(`${report}\n`);
+		},
+	});
+
+	pi.registerCommand("stepdown-off", {
+		description: "Leave plan/implementation mode and restore your tools and model routing",
+		handler: async (_args, ctx) => {
+			ctxRef = ctx;
+			const was = state.mode;
+			leaveMode(ctx);
+			say(ctx, was === "off" ? "plan-stepdown: already off." : "plan-stepdown: off. Your own model and tools are back.");
+		},
+	});
+
+	// Keep the router honest if something swapped the model object while the mode is on.
+	pi.on("model_select", async (_event, ctx) => {
+		ctxRef = ctx;
+		if (state.mode !== "off" && !isAttached(ctx.model)) ensureAttached(ctx);
+	});
+}
+
+function safeUsername(): string {
+	try {
+		return userInfo().username;
+	} catch {
+		return process.env.USER ?? "";
+	}
+}
+
+export type { ModelThinkingLevel };

@@ -1,0 +1,208 @@
+/**
+ * The ladder's whole state machine, as pure functions over plain data.
+ *
+ * Stepping is derived per call from the messages pi is about to send (which pi awaits), never from counters bumped
+ * in un-awaited events: the segment since the last user-role message tells who has control, each successful
+ * assistant message since then is one step down, and the tool results after the latest step say whether to bump.
+ *
+ * | situation                                     | rung                                  |
+ * |-----------------------------------------------|---------------------------------------|
+ * | mode "planning" (every call)                  | 0                                     |
+ * | implementing, first call after the kickoff    | 1 (0 on a one-rung ladder)            |
+ * | implementing, first call after a user message | 0                                     |
+ * | each further call of that segment             | previous + 1, the last rung repeats   |
+ * | after a failed bash / failed tool / pkg cmd   | 1 (0 on a one-rung ladder), then on   |
+ * | a failed or aborted call                      | does not count: the retry reuses it   |
+ */
+
+export type Mode = "off" | "planning" | "implementing";
+export type Phase = "planning" | "implementing";
+
+export const KICKOFF_TYPE = "plan-stepdown:implement";
+
+export interface BumpRules {
+	bumpOnFailedBash: boolean;
+	bumpOnFailedTool: boolean;
+	bumpOnPackageManagerCommand: boolean;
+	packageManagerCommands: readonly string[];
+}
+
+export interface CallToolCall {
+	id: string;
+	name: string;
+	/** The bash command, when the tool is bash. */
+	command?: string;
+}
+
+/** The part of a message the ladder looks at. */
+export type CallMessage =
+	| { role: "user"; kickoff: boolean }
+	| { role: "assistant"; ok: boolean; toolCalls: CallToolCall[] }
+	| { role: "toolResult"; toolCallId: string; toolName: string; isError: boolean };
+
+export type TriggerKind = "failed-bash" | "failed-tool" | "package-manager";
+
+export interface Trigger {
+	kind: TriggerKind;
+	tool: string;
+	detail: string;
+}
+
+export type Reason = "planning" | "user-turn" | "kickoff" | "step" | "bump";
+
+export interface Decision {
+	rung: number;
+	phase: Phase;
+	reason: Reason;
+	/** Successful calls already made in this segment. */
+	step: number;
+	/** What caused a bump (reason "bump"). */
+	trigger?: Trigger;
+}
+
+export const lastRung = (ladderLength: number) => Math.max(0, ladderLength - 1);
+export const bumpRung = (ladderLength: number) => Math.min(1, lastRung(ladderLength));
+
+/** Which rung the call about to be made uses. `undefined` when the mode is off (the call is not ours). */
+export function decideCall(
+	mode: Mode,
+	ladderLength: number,
+	messages: readonly CallMessage[],
+	rules: BumpRules,
+): Decision | undefined {
+	if (mode === "off") return undefined;
+	if (mode === "planning") return { rung: 0, phase: "planning", reason: "planning", step: 0 };
+
+	let start = 0;
+	let kickoff = false;
+	for (let i = messages.length - 1; i >= 0; i--) {
+		const m = messages[i];
+		if (m.role === "user") {
+			start = i + 1;
+			kickoff = m.kickoff;
+			break;
+		}
+	}
+
+	let decision: Decision = kickoff
+		? { rung: bumpRung(ladderLength), phase: "implementing", reason: "kickoff", step: 0 }
+		: { rung: 0, phase: "implementing", reason: "user-turn", step: 0 };
+	const calls = new Map<string, CallToolCall>();
+	let pending: Trigger | undefined;
+	let stepped = false;
+
+	const advance = () => {
+		if (!stepped) return;
+		stepped = false;
+		decision = pending
+			? { rung: bumpRung(ladderLength), phase: "implementing", reason: "bump", step: decision.step + 1, trigger: pending }
+			: {
+					rung: Math.min(decision.rung + 1, lastRung(ladderLength)),
+					phase: "implementing",
+					reason: "step",
+					step: decision.step + 1,
+				};
+		pending = undefined;
+	};
+
+	for (let i = start; i < messages.length; i++) {
+		const m = messages[i];
+		if (m.role === "assistant") {
+			if (!m.ok) continue; // a failed or aborted call does not move the cursor
+			advance();
+			stepped = true;
+			for (const call of m.toolCalls) calls.set(call.id, call);
+		} else if (m.role === "toolResult") {
+			pending ??= triggerOf(m, calls.get(m.toolCallId), rules);
+		}
+	}
+	advance();
+	return decision;
+}
+
+/** Does this tool result bump the next call? The first matching rule names the cause. */
+export function triggerOf(
+	result: { toolName: string; isError: boolean },
+	call: CallToolCall | undefined,
+	rules: BumpRules,
+): Trigger | undefined {
+	const command = call?.command;
+	if (result.toolName === "bash") {
+		if (result.isError && rules.bumpOnFailedBash) {
+			return { kind: "failed-bash", tool: "bash", detail: command ?? "" };
+		}
+		if (command && rules.bumpOnPackageManagerCommand) {
+			const manager = packageManagerIn(command, rules.packageManagerCommands);
+			if (manager) return { kind: "package-manager", tool: "bash", detail: command };
+		}
+		return undefined;
+	}
+	if (result.isError && rules.bumpOnFailedTool) return { kind: "failed-tool", tool: result.toolName, detail: "" };
+	return undefined;
+}
+
+/** The package manager a shell command runs, looking at each simple command of a pipeline or list. */
+export function packageManagerIn(command: string, managers: readonly string[]): string | undefined {
+	for (const part of command.split(/&&|\|\||[;|\n]/)) {
+		const words = part.trim().split(/\s+/);
+		let i = 0;
+		// Skip env assignments and common wrappers: `FOO=1 npx ...`, `time npm test`, `sudo -E pnpm i`.
+		while (i < words.length && (/^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i]) || ["time", "env", "command"].includes(words[i]))) {
+			i++;
+		}
+		const word = words[i]?.replace(/^.*\//, "");
+		if (word && managers.includes(word)) return word;
+	}
+	return undefined;
+}
+
+/** The subset of pi's AgentMessage this module reads. */
+export interface AgentMessageLike {
+	role: string;
+	customType?: string;
+	stopReason?: string;
+	content?: unknown;
+	toolCallId?: string;
+	toolName?: string;
+	isError?: boolean;
+}
+
+/** Distil pi's messages (the `context` event's) to what `decideCall` needs. */
+export function toCallMessages(messages: readonly AgentMessageLike[]): CallMessage[] {
+	const out: CallMessage[] = [];
+	for (const m of messages) {
+		if (m.role === "assistant") {
+			out.push({
+				role: "assistant",
+				ok: m.stopReason !== "error" && m.stopReason !== "aborted",
+				toolCalls: toolCallsOf(m.content),
+			});
+		} else if (m.role === "toolResult") {
+			out.push({
+				role: "toolResult",
+				toolCallId: m.toolCallId ?? "",
+				toolName: m.toolName ?? "",
+				isError: m.isError === true,
+			});
+		} else {
+			// user, custom, bashExecution, compaction and branch summaries all reach the model as user turns
+			out.push({ role: "user", kickoff: m.role === "custom" && m.customType === KICKOFF_TYPE });
+		}
+	}
+	return out;
+}
+
+function toolCallsOf(content: unknown): CallToolCall[] {
+	if (!Array.isArray(content)) return [];
+	const calls: CallToolCall[] = [];
+	for (const block of content as { type?: string; id?: string; name?: string; arguments?: unknown }[]) {
+		if (block?.type !== "toolCall" || typeof block.name !== "string") continue;
+		const args = block.arguments as { command?: unknown } | undefined;
+		calls.push({
+			id: String(block.id ?? ""),
+			name: block.name,
+			command: block.name === "bash" && typeof args?.command === "string" ? args.command : undefined,
+		});
+	}
+	return calls;
+}

@@ -1,0 +1,89 @@
+/**
+ * Resolve ladder rungs to models of pi's registry, with the problems a user must fix named plainly.
+ * The registry is passed in (an interface), so this stays pure and testable without pi.
+ */
+import type { Api, Model, ModelThinkingLevel } from "@mariozechner/pi-ai";
+import { clampThinkingLevel } from "@mariozechner/pi-ai";
+import { closest } from "./config.js";
+import type { Config, Rung, WebSearchSize } from "./schema.js";
+
+export interface RegistryLike {
+	find(provider: string, modelId: string): Model<Api> | undefined;
+	getAll(): Model<Api>[];
+	hasConfiguredAuth(model: Model<Api>): boolean;
+}
+
+export interface ResolvedRung {
+	index: number;
+	model: Model<Api>;
+	/** Requested level clamped to the model; undefined: the session's level (clamped per call). */
+	thinking: ModelThinkingLevel | undefined;
+	webSearchContextSize: WebSearchSize | undefined;
+}
+
+export interface LadderResolution {
+	rungs: ResolvedRung[];
+	problems: string[];
+}
+
+/** provider/id a rung names: `model` wins, else `modelId` with the rung's or the top-level provider. */
+export function rungRef(rung: Rung, config: Pick<Config, "provider">): { provider: string; id: string } | undefined {
+	if (rung.model) {
+		const slash = rung.model.indexOf("/");
+		return { provider: rung.model.slice(0, slash), id: rung.model.slice(slash + 1) };
+	}
+	const provider = rung.provider ?? config.provider;
+	return rung.modelId && provider ? { provider, id: rung.modelId } : undefined;
+}
+
+export const rungLabel = (rung: Rung, config: Pick<Config, "provider">) => {
+	const ref = rungRef(rung, config);
+	return ref ? `${ref.provider}/${ref.id}` : "(no model)";
+};
+
+export function resolveLadder(config: Config, registry: RegistryLike): LadderResolution {
+	const rungs: ResolvedRung[] = [];
+	const problems: string[] = [];
+	config.ladder.forEach((rung, index) => {
+		const found = resolveRung(rung, index, config, registry);
+		if (typeof found === "string") problems.push(found);
+		else rungs.push(found);
+	});
+	return { rungs, problems };
+}
+
+function resolveRung(rung: Rung, index: number, config: Config, registry: RegistryLike): ResolvedRung | string {
+	const where = `ladder[${index}]`;
+	const ref = rungRef(rung, config);
+	if (!ref) return `${where}: names no model`;
+	const all = registry.getAll();
+	const model = registry.find(ref.provider, ref.id);
+	if (!model) {
+		const providers = [...new Set(all.map((m) => m.provider))];
+		if (!providers.includes(ref.provider)) {
+			const near = closest(ref.provider, providers);
+			return `${where}: unknown provider "${ref.provider}"${near.length ? ` (did you mean ${near.map((p) => `"${p}"`).join(", ")}?)` : ""}; see \`pi --list-models\``;
+		}
+		const ids = all.filter((m) => m.provider === ref.provider).map((m) => m.id);
+		const near = closest(ref.id, ids);
+		return `${where}: unknown model "${ref.provider}/${ref.id}"${near.length ? ` (closest: ${near.map((id) => `${ref.provider}/${id}`).join(", ")})` : ""}; see \`pi --list-models ${ref.provider}\``;
+	}
+	if (!registry.hasConfiguredAuth(model)) {
+		return `${where}: no API key for provider "${model.provider}" (set its API key environment variable, add it to models.json, or /login)`;
+	}
+	return {
+		index,
+		model,
+		thinking: rung.thinking ? clampThinkingLevel(model, rung.thinking) : undefined,
+		webSearchContextSize: rung.webSearchContextSize,
+	};
+}
+
+/** The thinking level a call on this rung uses: the rung's, else the session's, clamped to the model. */
+export function callThinking(
+	rung: Pick<ResolvedRung, "thinking">,
+	model: Model<Api>,
+	sessionLevel: ModelThinkingLevel | undefined,
+): ModelThinkingLevel {
+	return rung.thinking ?? clampThinkingLevel(model, sessionLevel ?? "off");
+}

@@ -1,0 +1,78 @@
+/**
+ * What the extension stores in the session, and how it comes back from the current branch on resume, fork or
+ * tree navigation. Pure: it reads plain session entries.
+ */
+import type { Mode, Phase, Reason, Trigger } from "./ladder.js";
+
+export const STATE_TYPE = "plan-stepdown:state";
+export const CALL_TYPE = "plan-stepdown:call";
+
+export interface StateEntry {
+	v: 1;
+	mode: Mode;
+	autoApprove: boolean;
+	/** The tools the user had before /plan, restored by /stepdown-off. */
+	userTools?: string[];
+}
+
+/** One routed LLM call, written when it starts; the assistant message that follows carries usage and cost. */
+export interface CallEntry {
+	v: 1;
+	rung: number;
+	phase: Phase;
+	reason: Reason;
+	trigger?: Trigger;
+	/** provider/id of the model that served the call. */
+	model: string;
+	thinking: string;
+}
+
+export interface SessionEntryLike {
+	type: string;
+	customType?: string;
+	data?: unknown;
+	message?: { role?: string; stopReason?: string };
+}
+
+export interface RestoredState {
+	state: StateEntry;
+	/** The rung of the last call, or 0 when its run ended cleanly (control went back to the user). */
+	cursor: number;
+	lastCall?: CallEntry;
+}
+
+export const OFF_STATE: StateEntry = { v: 1, mode: "off", autoApprove: false };
+
+export function restoreState(branch: readonly SessionEntryLike[]): RestoredState {
+	let state: StateEntry = OFF_STATE;
+	let lastCall: CallEntry | undefined;
+	let lastCallFailed = false;
+	let afterCall = false;
+	for (const entry of branch) {
+		if (entry.type === "custom" && entry.customType === STATE_TYPE && isStateEntry(entry.data)) {
+			state = entry.data;
+			lastCall = undefined;
+			afterCall = false;
+		} else if (entry.type === "custom" && entry.customType === CALL_TYPE && isCallEntry(entry.data)) {
+			lastCall = entry.data;
+			afterCall = true;
+			lastCallFailed = false;
+		} else if (afterCall && entry.type === "message" && entry.message?.role === "assistant") {
+			lastCallFailed = entry.message.stopReason === "error" || entry.message.stopReason === "aborted";
+			afterCall = false;
+		}
+	}
+	// A clean end hands control back to the user: the cursor is at the top. A failed or aborted call keeps its rung.
+	const cursor = lastCall && lastCallFailed && state.mode !== "off" ? lastCall.rung : 0;
+	return { state, cursor, lastCall };
+}
+
+export function isStateEntry(data: unknown): data is StateEntry {
+	const d = data as Partial<StateEntry> | undefined;
+	return d?.v === 1 && (d.mode === "off" || d.mode === "planning" || d.mode === "implementing");
+}
+
+export function isCallEntry(data: unknown): data is CallEntry {
+	const d = data as Partial<CallEntry> | undefined;
+	return d?.v === 1 && typeof d.rung === "number" && typeof d.model === "string";
+}
