@@ -121,7 +121,8 @@ function setNested(payload: Payload, key: string, field: string, value: string):
 
 function addWebSearch(payload: Payload, search: WirePlan["webSearch"]): Payload {
 	if (!search.enabled) return payload;
-	const tools = Array.isArray(payload.tools) ? payload.tools : [];
+	if (payload.tools !== undefined && !Array.isArray(payload.tools)) return payload; // malformed: not ours to fix
+	const tools = (payload.tools ?? []) as unknown[];
 	if (tools.some((t) => isRecord(t) && (t.type === "web_search" || t.type === "web_search_preview"))) return payload;
 	const tool: Payload = { type: "web_search" };
 	if (search.contextSize) tool.search_context_size = search.contextSize;
