@@ -202,7 +202,9 @@ export function costTable(s: Summary): string[] {
 	if (s.bumps.length > 0) {
 		lines.push("  bumps:");
 		for (const b of s.bumps) {
-			lines.push(`    → rung ${b.rung} after ${b.trigger.kind}${b.trigger.detail ? `: ${b.trigger.detail}` : ` (${b.trigger.tool})`}`);
+			lines.push(
+				`    → rung ${b.rung} after ${b.trigger.kind}${b.trigger.detail ? `: ${b.trigger.detail}` : ` (${b.trigger.tool})`}`,
+			);
 		}
 	}
 	return lines;

@@ -11,11 +11,12 @@ import { getAgentDir } from "@mariozechner/pi-coding-agent";
 import { accountingSummary, summaryLine } from "./accounting.js";
 import { attach, detach, isAttached, realModel } from "./attach.js";
 import { checkPlanBash, invalidPatterns } from "./bash-guard.js";
+import { flagOrderMessage, swallowedValue } from "./cli.js";
 import { formatIssue, type ResolvedConfig, readLayers, resolveConfig } from "./config.js";
 import { type Decision, decideCall, KICKOFF_TYPE, type Mode, toCallMessages } from "./ladder.js";
 import { KICKOFF_TEXT, refineText, WRITE_TOOLS } from "./prompts.js";
 import { type RungView, statusText, stepdownReport } from "./report.js";
-import { type LadderResolution, type RegistryLike, resolveLadder, rungLabel } from "./resolve.js";
+import { type LadderResolution, type RegistryLike, resolveLadder } from "./resolve.js";
 import { detectFamily, rewritePayload } from "./rewrite.js";
 import { type CallPlan, createRouter, ROUTER_API, ROUTER_PROVIDER } from "./router.js";
 import { CALL_TYPE, type CallEntry, OFF_STATE, restoreState, STATE_TYPE, type StateEntry } from "./state.js";
@@ -37,13 +38,18 @@ export default function planStepdown(pi: ExtensionAPI): void {
 	/** The call whose payload `before_provider_request` is seeing. */
 	let payloadScope: CallPlan | undefined;
 	let agentStartWaiters: (() => void)[] = [];
+	/** Headless --plan-auto-approve with a config that cannot work: prompts are refused, not run unplanned. */
+	let refuseHeadless: string | undefined;
 
 	pi.registerFlag(FLAG_AUTO, {
-		description: "Plan, approve the plan automatically and implement it (use: pi -p \"task\" --plan-auto-approve)",
+		description: 'Plan, approve the plan automatically and implement it (use: pi -p "task" --plan-auto-approve)',
 		type: "boolean",
 		default: false,
 	});
-	pi.registerFlag(FLAG_CONFIG, { description: "One-off plan-stepdown config file (highest precedence)", type: "string" });
+	pi.registerFlag(FLAG_CONFIG, {
+		description: "One-off plan-stepdown config file (highest precedence)",
+		type: "string",
+	});
 
 	// ---------------------------------------------------------------- helpers
 
@@ -126,7 +132,11 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			return;
 		}
 		const top = ladder().rungs.find((r) => r.index === cursor);
-		const model = top ? `${top.model.provider}/${top.model.id}` : ctx.model ? `${ctx.model.provider}/${ctx.model.id}` : "?";
+		const model = top
+			? `${top.model.provider}/${top.model.id}`
+			: ctx.model
+				? `${ctx.model.provider}/${ctx.model.id}`
+				: "?";
 		const thinking = top?.thinking ?? pi.getThinkingLevel();
 		ctx.ui.setStatus(STATUS_KEY, statusText(state.mode, undefined, cursor, ladderLength(), model, thinking, false));
 	};
@@ -262,26 +272,33 @@ export default function planStepdown(pi: ExtensionAPI): void {
 		cursor = restored.cursor;
 		lastCall = restored.lastCall;
 
-		const auto = pi.getFlag(FLAG_AUTO);
-		if (typeof auto === "string" && auto !== "true" && auto !== "false") {
-			// `pi -p --plan-auto-approve "task"`: pi took the task as the flag's value and will run nothing.
-			const message = `plan-stepdown: --${FLAG_AUTO} takes no value; pi read ${JSON.stringify(auto)} as its value and has no task to run.\nPut the task first: pi -p ${JSON.stringify(auto)} --${FLAG_AUTO}`;
+		const auto = pi.getFlag(FLAG_AUTO) === true;
+		const swallowed = event.reason === "startup" ? swallowedValue(process.argv, FLAG_AUTO) : undefined;
+		if (swallowed !== undefined) {
+			const message = flagOrderMessage(FLAG_AUTO, swallowed);
 			if (ctx.hasUI) {
 				ctx.ui.notify(message, "error");
-				ctx.ui.setEditorText(auto);
+				ctx.ui.setEditorText(swallowed);
 			} else {
+				// pi will run nothing; make sure it does not report success either.
 				process.stderr.write(`${message}\n`);
-				process.exit(2);
+				process.exitCode = 2;
 			}
 		}
 
-		if (resolved.issues.length > 0) say(ctx, `plan-stepdown config:\n${resolved.issues.map(formatIssue).join("\n")}`, "warning");
+		if (resolved.issues.length > 0) {
+			say(ctx, `plan-stepdown config:\n${resolved.issues.map(formatIssue).join("\n")}`, "warning");
+		}
 
-		if ((auto === true || auto === "true") && event.reason === "startup") {
+		if (auto && event.reason === "startup") {
 			const why = blocker();
 			if (why) {
-				say(ctx, `plan-stepdown: cannot plan: ${why}`, "error");
-				if (!ctx.hasUI) process.exit(2);
+				say(ctx, `plan-stepdown: --${FLAG_AUTO} cannot plan:\n${why}`, "error");
+				// Headless, the prompt would otherwise run unplanned with full tools: refuse it (see the input handler).
+				if (!ctx.hasUI) {
+					refuseHeadless = why;
+					process.exitCode = 2;
+				}
 				return;
 			}
 			enterMode(ctx, "planning", true);
@@ -308,6 +325,11 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			const summary = accountingSummary(ctx.sessionManager.getBranch(), resolved.config, registry());
 			if (summary.calls > 0) process.stderr.write(`${summaryLine(summary)}\n`);
 		}
+	});
+
+	pi.on("input", async (event) => {
+		if (refuseHeadless && event.source !== "extension") return { action: "handled" as const };
+		return { action: "continue" as const };
 	});
 
 	pi.on("before_agent_start", async (_event, ctx) => {
@@ -345,7 +367,11 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			webSearchContextSize: rung?.webSearchContextSize,
 			env: process.env,
 			localTimezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
-			cacheKey: promptCacheKey(resolved.config.openaiPromptCache.keyPrefix, safeUsername(), ctxRef?.cwd ?? process.cwd()),
+			cacheKey: promptCacheKey(
+				resolved.config.openaiPromptCache.keyPrefix,
+				safeUsername(),
+				ctxRef?.cwd ?? process.cwd(),
+			),
 		});
 		const next = rewritePayload(event.payload, wire);
 		return next === event.payload ? undefined : next;
@@ -355,7 +381,10 @@ export default function planStepdown(pi: ExtensionAPI): void {
 		if (state.mode !== "planning") return undefined;
 		const name = event.toolName;
 		if (WRITE_TOOLS.has(name) || !resolved.config.tools.plan.includes(name)) {
-			return { block: true, reason: `plan-stepdown: ${name} is not available while planning. Finish the plan; it runs after approval.` };
+			return {
+				block: true,
+				reason: `plan-stepdown: ${name} is not available while planning. Finish the plan; it runs after approval.`,
+			};
 		}
 		if (name === "bash") {
 			const command = String((event.input as { command?: unknown }).command ?? "");
@@ -415,7 +444,9 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			const auto = pi.getFlag(FLAG_AUTO) === true;
 			enterMode(ctx, "planning", auto);
 			const top = ladder().rungs[0];
-			const where = top ? `[0] ${top.model.provider}/${top.model.id}:${top.thinking ?? pi.getThinkingLevel()}` : "your current model";
+			const where = top
+				? `[0] ${top.model.provider}/${top.model.id}:${top.thinking ?? pi.getThinkingLevel()}`
+				: "your current model";
 			if (ctx.hasUI) ctx.ui.notify(`plan-stepdown: plan mode on. Every planning call uses ${where}.`, "info");
 			const task = args.trim();
 			if (!task) return;
@@ -456,7 +487,10 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			ctxRef = ctx;
 			const was = state.mode;
 			leaveMode(ctx);
-			say(ctx, was === "off" ? "plan-stepdown: already off." : "plan-stepdown: off. Your own model and tools are back.");
+			say(
+				ctx,
+				was === "off" ? "plan-stepdown: already off." : "plan-stepdown: off. Your own model and tools are back.",
+			);
 		},
 	});
 

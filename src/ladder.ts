@@ -95,7 +95,13 @@ export function decideCall(
 		if (!stepped) return;
 		stepped = false;
 		decision = pending
-			? { rung: bumpRung(ladderLength), phase: "implementing", reason: "bump", step: decision.step + 1, trigger: pending }
+			? {
+					rung: bumpRung(ladderLength),
+					phase: "implementing",
+					reason: "bump",
+					step: decision.step + 1,
+					trigger: pending,
+				}
 			: {
 					rung: Math.min(decision.rung + 1, lastRung(ladderLength)),
 					phase: "implementing",
@@ -147,7 +153,10 @@ export function packageManagerIn(command: string, managers: readonly string[]): 
 		const words = part.trim().split(/\s+/);
 		let i = 0;
 		// Skip env assignments and common wrappers: `FOO=1 npx ...`, `time npm test`, `sudo -E pnpm i`.
-		while (i < words.length && (/^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i]) || ["time", "env", "command"].includes(words[i]))) {
+		while (
+			i < words.length &&
+			(/^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i]) || ["time", "env", "command"].includes(words[i]))
+		) {
 			i++;
 		}
 		const word = words[i]?.replace(/^.*\//, "");

@@ -19,7 +19,8 @@ ${END}`;
 export const KICKOFF_TEXT =
 	"The plan above is approved. Implement it now, step by step: make the changes with the tools you have, run the checks the plan names, fix what fails, and finish with a short summary of what changed.";
 
-export const refineText = (feedback: string) => `Refine the plan with this feedback, then give the full revised plan:\n\n${feedback}`;
+export const refineText = (feedback: string) =>
+	`Refine the plan with this feedback, then give the full revised plan:\n\n${feedback}`;
 
 /** The system prompt for one call: pi's own prompt plus the planning block only while planning. */
 export function systemPromptFor(systemPrompt: string | undefined, phase: Phase): string | undefined {

@@ -44,7 +44,9 @@ export function stepdownReport(input: ReportInput): string {
 	const lines: string[] = [];
 	lines.push(`plan-stepdown: mode ${input.mode}${input.autoApprove ? " (auto-approve)" : ""}, cursor ${input.cursor}`);
 	if (input.lastCall) {
-		lines.push(`last call: rung ${input.lastCall.rung} ${input.lastCall.model}:${input.lastCall.thinking} (${input.lastCall.reason})`);
+		lines.push(
+			`last call: rung ${input.lastCall.rung} ${input.lastCall.model}:${input.lastCall.thinking} (${input.lastCall.reason})`,
+		);
 	}
 	lines.push("", "ladder:");
 	if (input.rungs.length === 0 && input.problems.length === 0) {

@@ -67,7 +67,10 @@ async function pump(
 	const plan = hooks.plan(model, options?.reasoning);
 	if (typeof plan === "string") throw new Error(plan);
 	const auth = await hooks.auth(plan.model);
-	if (!auth.ok) throw new Error(`plan-stepdown: rung ${plan.decision.rung} (${plan.model.provider}/${plan.model.id}): ${auth.error}`);
+	if (!auth.ok)
+		throw new Error(
+			`plan-stepdown: rung ${plan.decision.rung} (${plan.model.provider}/${plan.model.id}): ${auth.error}`,
+		);
 	const phase = plan.decision.phase;
 	const callContext: Context = {
 		...context,

@@ -28,7 +28,10 @@ export const RungSchema = Type.Object(
 			}),
 		),
 		provider: Type.Optional(
-			Type.String({ minLength: 1, description: "Provider of `modelId` for this rung; defaults to the top-level provider." }),
+			Type.String({
+				minLength: 1,
+				description: "Provider of `modelId` for this rung; defaults to the top-level provider.",
+			}),
 		),
 		thinking: Type.Optional(
 			oneOf(
@@ -86,8 +89,14 @@ export const ConfigSchema = Type.Object(
 		),
 		reasoningBump: Type.Object(
 			{
-				bumpOnFailedBash: Type.Boolean({ default: true, description: "A bash call that exits non-zero bumps the next call." }),
-				bumpOnFailedTool: Type.Boolean({ default: true, description: "Any other failed tool call bumps the next call." }),
+				bumpOnFailedBash: Type.Boolean({
+					default: true,
+					description: "A bash call that exits non-zero bumps the next call.",
+				}),
+				bumpOnFailedTool: Type.Boolean({
+					default: true,
+					description: "Any other failed tool call bumps the next call.",
+				}),
 				bumpOnPackageManagerCommand: Type.Boolean({
 					default: true,
 					description: "A bash command run through a package manager (tests, installs) bumps the next call.",
@@ -101,7 +110,10 @@ export const ConfigSchema = Type.Object(
 		),
 		openaiPromptCache: Type.Object(
 			{
-				keyPrefix: Type.String({ default: "pi-plan-stepdown:", description: "Prefix of the generated prompt_cache_key." }),
+				keyPrefix: Type.String({
+					default: "pi-plan-stepdown:",
+					description: "Prefix of the generated prompt_cache_key.",
+				}),
 				retention: Type.Union([Type.Literal("24h"), Type.Literal("in_memory"), Type.Null()], {
 					default: "24h",
 					description: "prompt_cache_retention to request when pi set none; null omits the field.",
@@ -113,7 +125,8 @@ export const ConfigSchema = Type.Object(
 			{
 				enabled: Type.Boolean({
 					default: true,
-					description: "Offer OpenAI Responses hosted web_search on rungs whose payload is an OpenAI Responses request.",
+					description:
+						"Offer OpenAI Responses hosted web_search on rungs whose payload is an OpenAI Responses request.",
 				}),
 				locationEnabled: Type.Boolean({
 					default: false,
@@ -139,3 +152,17 @@ export type Rung = Static<typeof RungSchema>;
 export type Config = Static<typeof ConfigSchema>;
 export type ThinkingSetting = (typeof THINKING_LEVELS)[number];
 export type WebSearchSize = (typeof WEB_SEARCH_SIZES)[number];
+
+/**
+ * The published JSON Schema (plan-stepdown.schema.json): the TypeBox schema as plain JSON, describing one config
+ * file. A file sets only what it changes, so nothing is required (every required field has a default).
+ */
+export function jsonSchema(): Record<string, unknown> {
+	return {
+		$schema: "http://json-schema.org/draft-07/schema#",
+		$id: "https://unpkg.com/pi-plan-stepdown/plan-stepdown.schema.json",
+		...JSON.parse(JSON.stringify(ConfigSchema), (key, value) => (key === "required" ? undefined : value)),
+	};
+}
+
+export const SCHEMA_FILE = "plan-stepdown.schema.json";

@@ -11,7 +11,14 @@
  * | anthropic-messages     | `{url}/{provider}`           | `POST /{provider}/v1/messages` (the SDK appends `/v1/messages`) | `x-api-key`            |
  * | google-generative-ai   | `{url}/{provider}/v1beta`    | `POST /{provider}/v1beta/models/{id}:streamGenerateContent?alt=sse` | `x-goog-api-key`  |
  *
- * Requests carrying a key other than the provider's fake key get a 401 (in that provider's error format).
+ * Every request is recorded (`requests`), including ones the mock rejects itself without consuming the script:
+ * unknown provider or path (404), body that is not a JSON object (400), wrong fake key (401), script threw (500);
+ * errors use the provider's own error body format. Array scripts are consumed in order and answer `DONE_REPLY`
+ * ("done") once exhausted; function scripts see the recorded request (with tool results already extracted).
+ *
+ * Retries: with pi's default settings the OpenAI and Anthropic SDKs retry 429/5xx themselves (2 retries,
+ * honouring `retry-after`) before pi's own agent-level retry (baseDelayMs 2000) kicks in; the Google SDK never
+ * retries. Use FAST_RETRY_SETTINGS from pi-harness.ts to make one fault cost exactly one extra request and ~20 ms.
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -463,7 +470,12 @@ function namedFrame(event: string, data: unknown): string {
 
 function completionsEvents(reply: MockReply, model: string): string[] {
 	const usage = usageOf(reply);
-	const base = { id: `chatcmpl-${uid()}`, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model };
+	const base = {
+		id: `chatcmpl-${uid()}`,
+		object: "chat.completion.chunk",
+		created: Math.floor(Date.now() / 1000),
+		model,
+	};
 	const chunk = (delta: JsonObject, finishReason: string | null = null) =>
 		dataFrame({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] });
 	const events = [chunk({ role: "assistant", content: "" })];
@@ -775,8 +787,17 @@ function pathMatches(api: MockApi, rest: string): { ok: boolean; model?: string 
 			return { ok: rest.endsWith("/v1/messages") };
 		case "google-generative-ai": {
 			const match = /\/models\/([^/]+):streamGenerateContent$/.exec(rest);
-			return match ? { ok: true, model: decodeURIComponent(match[1]) } : { ok: false };
+			const model = match?.[1];
+			return model === undefined ? { ok: false } : { ok: true, model: safeDecode(model) };
 		}
+	}
+}
+
+function safeDecode(text: string): string {
+	try {
+		return decodeURIComponent(text);
+	} catch {
+		return text;
 	}
 }
 
@@ -794,6 +815,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 		req.on("data", (chunk: Buffer) => parts.push(chunk));
 		req.on("end", () => resolve(Buffer.concat(parts).toString("utf8")));
 		req.on("error", () => resolve(Buffer.concat(parts).toString("utf8")));
+		req.on("close", () => resolve(Buffer.concat(parts).toString("utf8")));
 	});
 }
 
@@ -820,7 +842,11 @@ export async function startMockLlm(opts: { providers: MockProvider[]; script: Mo
 	const sendJson = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
 		if (res.headersSent || res.destroyed) return;
 		const text = JSON.stringify(body);
-		res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), ...headers });
+		res.writeHead(status, {
+			"content-type": "application/json",
+			"content-length": Buffer.byteLength(text),
+			...headers,
+		});
 		res.end(text);
 	};
 
@@ -847,7 +873,11 @@ export async function startMockLlm(opts: { providers: MockProvider[]; script: Mo
 			res.on("close", done);
 		});
 
-	const stream = async (res: ServerResponse, events: string[], delayMs: number): Promise<RecordedRequest["outcome"]> => {
+	const stream = async (
+		res: ServerResponse,
+		events: string[],
+		delayMs: number,
+	): Promise<RecordedRequest["outcome"]> => {
 		res.writeHead(200, SSE_HEADERS);
 		res.flushHeaders();
 		for (const event of events) {
@@ -860,7 +890,11 @@ export async function startMockLlm(opts: { providers: MockProvider[]; script: Mo
 		return "completed";
 	};
 
-	const cut = async (res: ServerResponse, events: string[], afterEvents: number): Promise<RecordedRequest["outcome"]> => {
+	const cut = async (
+		res: ServerResponse,
+		events: string[],
+		afterEvents: number,
+	): Promise<RecordedRequest["outcome"]> => {
 		res.writeHead(200, SSE_HEADERS);
 		res.flushHeaders();
 		for (const event of events.slice(0, Math.max(0, afterEvents))) await write(res, event);
@@ -909,7 +943,7 @@ export async function startMockLlm(opts: { providers: MockProvider[]; script: Mo
 			if (value !== undefined) headers[key.toLowerCase()] = Array.isArray(value) ? value.join(", ") : value;
 		}
 		const segments = url.pathname.split("/");
-		const providerName = decodeURIComponent(segments[1] ?? "");
+		const providerName = safeDecode(segments[1] ?? "");
 		const provider = providers.get(providerName);
 		const rest = `/${segments.slice(2).join("/")}`;
 		let body: unknown = raw;
@@ -921,6 +955,7 @@ export async function startMockLlm(opts: { providers: MockProvider[]; script: Mo
 			// keep raw text
 		}
 		const match = provider ? pathMatches(provider.api, rest) : { ok: false };
+		// Unknown providers are recorded as openai-completions (the api field is only meaningful for known ones).
 		const api = provider?.api ?? "openai-completions";
 		const info: RequestInfo = !parsed
 			? analyzeCompletions(undefined)

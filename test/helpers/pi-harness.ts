@@ -10,7 +10,16 @@
  *   `PI_SKIP_VERSION_CHECK=1`, `PI_TELEMETRY=0`, `CI=true` and `NO_PROXY=127.0.0.1,localhost`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import {
+	existsSync,
+	mkdirSync,
+	mkdtempSync,
+	readdirSync,
+	readFileSync,
+	realpathSync,
+	rmSync,
+	writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { StringDecoder } from "node:string_decoder";
@@ -128,7 +137,8 @@ const PASSTHROUGH_ENV = [
 	"WINDIR",
 ];
 
-const SECRET_ENV = /(_API_KEY|_TOKEN|_SECRET|_SECRET_ACCESS_KEY|_ACCESS_KEY_ID|_PASSWORD)$|^AWS_|^GOOGLE_APPLICATION_CREDENTIALS$/i;
+const SECRET_ENV =
+	/(_API_KEY|_TOKEN|_SECRET|_SECRET_ACCESS_KEY|_ACCESS_KEY_ID|_PASSWORD)$|^AWS_|^GOOGLE_APPLICATION_CREDENTIALS$/i;
 
 /** The environment the pi child process gets. `extra` values of `undefined` delete a variable. */
 export function piEnv(sandbox: Sandbox, extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {

@@ -6,7 +6,15 @@ import { CALL_TYPE, type CallEntry } from "../../src/state.ts";
 const call = (rung: number, over: Partial<CallEntry> = {}) => ({
 	type: "custom",
 	customType: CALL_TYPE,
-	data: { v: 1, rung, phase: "implementing", reason: "step", model: `p/m${rung}`, thinking: "high", ...over } as CallEntry,
+	data: {
+		v: 1,
+		rung,
+		phase: "implementing",
+		reason: "step",
+		model: `p/m${rung}`,
+		thinking: "high",
+		...over,
+	} as CallEntry,
 });
 const answer = (input: number, output: number, cost: number, stopReason = "stop", cacheRead = 0) => ({
 	type: "message",
@@ -70,7 +78,10 @@ describe("summarize", () => {
 		assert.equal(s.lastRun?.calls, 3);
 		assert.match(s.table.join("\n"), /flat rung 0/);
 		assert.match(s.table.join("\n"), /failed-bash: npm test/);
-		assert.match(summaryLine(s), /^plan-stepdown: 4 calls, \$0\.0210 \(flat rung 0: \$\d+\.\d{4}, saved \d+\.\d%\), 1 bump$/);
+		assert.match(
+			summaryLine(s),
+			/^plan-stepdown: 4 calls, \$0\.0210 \(flat rung 0: \$\d+\.\d{4}, saved \d+\.\d%\), 1 bump$/,
+		);
 	});
 
 	test("rung 0 prices unknown: no counterfactual", () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -71,7 +71,11 @@ describe("defaults", () => {
 describe("merge: objects merge, arrays replace", () => {
 	test("later layers win key by key", () => {
 		const r = resolveConfig([
-			layer("global", { provider: "openai", ladder: [{ modelId: "a" }, { modelId: "b" }], openaiWebSearch: { enabled: false } }),
+			layer("global", {
+				provider: "openai",
+				ladder: [{ modelId: "a" }, { modelId: "b" }],
+				openaiWebSearch: { enabled: false },
+			}),
 			layer("project", { ladder: [{ modelId: "c" }], openaiWebSearch: { locationEnabled: true } }),
 			layer("cli", { tools: { plan: ["read"] } }),
 		]);
@@ -91,7 +95,10 @@ describe("merge: objects merge, arrays replace", () => {
 	});
 
 	test("an array replacing a longer array forgets its items' origins", () => {
-		const r = resolveConfig([layer("a", { reasoningBump: { packageManagerCommands: ["npm", "x"] } }), layer("b", { reasoningBump: { packageManagerCommands: [] } })]);
+		const r = resolveConfig([
+			layer("a", { reasoningBump: { packageManagerCommands: ["npm", "x"] } }),
+			layer("b", { reasoningBump: { packageManagerCommands: [] } }),
+		]);
 		assert.deepEqual(r.config.reasoningBump.packageManagerCommands, []);
 		assert.equal(r.origins["/reasoningBump/packageManagerCommands"], "b");
 	});
@@ -119,7 +126,11 @@ describe("merge: objects merge, arrays replace", () => {
 		const r = resolveConfig([
 			layer("p", {
 				provider: "openai",
-				ladder: [{ model: "anthropic/claude-opus-4-6", thinking: "high" }, { modelId: "gpt-5.4" }, { provider: "google", modelId: "gemini-2.5-flash", thinking: "off" }],
+				ladder: [
+					{ model: "anthropic/claude-opus-4-6", thinking: "high" },
+					{ modelId: "gpt-5.4" },
+					{ provider: "google", modelId: "gemini-2.5-flash", thinking: "off" },
+				],
 			}),
 		]);
 		assert.deepEqual(r.issues, []);
@@ -146,9 +157,21 @@ describe("every error names the file, the JSON path, what was expected and what 
 			['f.json /ladder/0/webSearchContextSize: expected one of "low", "medium", "high", "off", found 3'],
 		],
 		["ladder not an array", { ladder: {} }, ["f.json /ladder: expected an array of object, found an object"]],
-		["tools not strings", { tools: { plan: ["read", 1] } }, ["f.json /tools/plan/1: expected a non-empty string, found 1"]],
-		["empty tool name", { tools: { implementation: [""] } }, ['f.json /tools/implementation/0: expected a non-empty string, found ""']],
-		["boolean expected", { reasoningBump: { bumpOnFailedBash: "yes" } }, ['f.json /reasoningBump/bumpOnFailedBash: expected true or false, found "yes"']],
+		[
+			"tools not strings",
+			{ tools: { plan: ["read", 1] } },
+			["f.json /tools/plan/1: expected a non-empty string, found 1"],
+		],
+		[
+			"empty tool name",
+			{ tools: { implementation: [""] } },
+			['f.json /tools/implementation/0: expected a non-empty string, found ""'],
+		],
+		[
+			"boolean expected",
+			{ reasoningBump: { bumpOnFailedBash: "yes" } },
+			['f.json /reasoningBump/bumpOnFailedBash: expected true or false, found "yes"'],
+		],
 		[
 			"retention",
 			{ openaiPromptCache: { retention: "1h" } },
@@ -164,27 +187,45 @@ describe("every error names the file, the JSON path, what was expected and what 
 		[
 			"unknown nested field",
 			{ openaiWebSearch: { enabld: true } },
-			['f.json /openaiWebSearch/enabld: unknown field "enabld" (did you mean "enabled"?); expected one of enabled, locationEnabled'],
+			[
+				'f.json /openaiWebSearch/enabld: unknown field "enabld" (did you mean "enabled"?); expected one of enabled, locationEnabled',
+			],
 		],
 		[
 			"unknown rung field",
 			{ ladder: [{ model: "a/b", modelID: "x" }] },
-			['f.json /ladder/0/modelID: unknown field "modelID" (did you mean "modelId"?); expected one of model, modelId, provider, thinking, webSearchContextSize'],
+			[
+				'f.json /ladder/0/modelID: unknown field "modelID" (did you mean "modelId"?); expected one of model, modelId, provider, thinking, webSearchContextSize',
+			],
 		],
-		["model without slash", { ladder: [{ model: "gpt-5" }] }, ['f.json /ladder/0/model: expected "provider/id", found "gpt-5"']],
-		["rung with no model", { ladder: [{ thinking: "low" }] }, ['f.json /ladder/0: expected "model": "provider/id" or "modelId", found neither']],
+		[
+			"model without slash",
+			{ ladder: [{ model: "gpt-5" }] },
+			['f.json /ladder/0/model: expected "provider/id", found "gpt-5"'],
+		],
+		[
+			"rung with no model",
+			{ ladder: [{ thinking: "low" }] },
+			['f.json /ladder/0: expected "model": "provider/id" or "modelId", found neither'],
+		],
 		[
 			"modelId without any provider",
 			{ ladder: [{ modelId: "gpt-5.4" }] },
-			['f.json /ladder/0/modelId: modelId "gpt-5.4" needs a provider: set "provider" (top level or on the rung), or use "model": "provider/id"'],
+			[
+				'f.json /ladder/0/modelId: modelId "gpt-5.4" needs a provider: set "provider" (top level or on the rung), or use "model": "provider/id"',
+			],
 		],
 		["not an object", [1, 2], ["f.json: expected a JSON object, found an array"]],
 		["a string", "ladder", ['f.json: expected a JSON object, found "ladder"']],
-		["several at once", { provider: 3, ladder: [{ model: "a/b", thinking: 1 }], tools: 5 }, [
-			"f.json /provider: expected a non-empty string, found 3",
-			'f.json /ladder/0/thinking: expected one of "off", "minimal", "low", "medium", "high", "xhigh", found 1',
-			"f.json /tools: expected an object, found 5",
-		]],
+		[
+			"several at once",
+			{ provider: 3, ladder: [{ model: "a/b", thinking: 1 }], tools: 5 },
+			[
+				"f.json /provider: expected a non-empty string, found 3",
+				'f.json /ladder/0/thinking: expected one of "off", "minimal", "low", "medium", "high", "xhigh", found 1',
+				"f.json /tools: expected an object, found 5",
+			],
+		],
 	];
 	for (const [name, value, expected] of cases) {
 		test(name, () => assert.deepEqual(messages([layer("f.json", value)]), expected));
@@ -200,7 +241,10 @@ describe("every error names the file, the JSON path, what was expected and what 
 	});
 
 	test("the provider may come from another layer", () => {
-		assert.deepEqual(messages([layer("g", { provider: "openai" }), layer("p", { ladder: [{ modelId: "gpt-5.4" }] })]), []);
+		assert.deepEqual(
+			messages([layer("g", { provider: "openai" }), layer("p", { ladder: [{ modelId: "gpt-5.4" }] })]),
+			[],
+		);
 	});
 
 	test("parseLayer returns the layer's own values only", () => {
@@ -240,7 +284,10 @@ describe("readLayers: the files and their order", () => {
 		assert.equal(resolveConfig(layers).config.provider, "c");
 		assert.equal(resolveConfig(readLayers(agent, cwd, undefined)).config.provider, "p");
 		const none = readLayers(join(dir, "nope"), join(dir, "nope"), undefined);
-		assert.deepEqual(none.map((l) => l.text), [undefined, undefined]);
+		assert.deepEqual(
+			none.map((l) => l.text),
+			[undefined, undefined],
+		);
 		assert.deepEqual(resolveConfig(readLayers(agent, cwd, join(dir, "missing.json"))).issues.map(formatIssue), [
 			`${join(dir, "missing.json")}: file not found`,
 		]);

@@ -64,9 +64,10 @@ describe("decideCall: the ladder table", () => {
 	});
 
 	test("accepted plan: rung 1, then one rung down per call, the last rung repeats", () => {
-		assert.deepEqual(rungs(5, [user(), ...turn(), user(true)], [turn(), turn(), turn(), turn(), turn(), turn()]), [
-			1, 2, 3, 4, 4, 4, 4,
-		]);
+		assert.deepEqual(
+			rungs(5, [user(), ...turn(), user(true)], [turn(), turn(), turn(), turn(), turn(), turn()]),
+			[1, 2, 3, 4, 4, 4, 4],
+		);
 	});
 
 	test("user follow-up: rung 0 first (user-facing), then stepping", () => {
@@ -105,27 +106,31 @@ describe("decideCall: the ladder table", () => {
 	});
 
 	test("failed tool (not bash) bumps", () => {
-		assert.deepEqual(rungs(5, [user(true)], [turn(), turn(), turn({ name: "edit", isError: true }), turn()]), [
-			1, 2, 3, 1, 2,
-		]);
+		assert.deepEqual(
+			rungs(5, [user(true)], [turn(), turn(), turn({ name: "edit", isError: true }), turn()]),
+			[1, 2, 3, 1, 2],
+		);
 	});
 
 	test("package-manager commands bump even when they succeed", () => {
-		assert.deepEqual(rungs(5, [user(true)], [turn(), turn(), turn({ name: "bash", command: "pnpm test" }), turn()]), [
-			1, 2, 3, 1, 2,
-		]);
+		assert.deepEqual(
+			rungs(5, [user(true)], [turn(), turn(), turn({ name: "bash", command: "pnpm test" }), turn()]),
+			[1, 2, 3, 1, 2],
+		);
 	});
 
 	test("a bump during a user follow-up also goes to rung 1", () => {
-		assert.deepEqual(rungs(5, [user()], [turn(), turn({ name: "bash", command: "npm i", isError: true }), turn()]), [
-			0, 1, 1, 2,
-		]);
+		assert.deepEqual(
+			rungs(5, [user()], [turn(), turn({ name: "bash", command: "npm i", isError: true }), turn()]),
+			[0, 1, 1, 2],
+		);
 	});
 
 	test("one-rung ladder: everything on rung 0, bumps too", () => {
-		assert.deepEqual(rungs(1, [user(true)], [turn(), turn({ name: "bash", command: "x", isError: true }), turn()]), [
-			0, 0, 0, 0,
-		]);
+		assert.deepEqual(
+			rungs(1, [user(true)], [turn(), turn({ name: "bash", command: "x", isError: true }), turn()]),
+			[0, 0, 0, 0],
+		);
 	});
 
 	test("two-rung ladder: kickoff and bumps on rung 1, the last rung repeats", () => {
@@ -157,7 +162,11 @@ describe("decideCall: the ladder table", () => {
 	test("several tool results: the first trigger names the cause", () => {
 		const history = [
 			user(true),
-			...turn({ name: "read" }, { name: "bash", command: "yarn build", isError: true }, { name: "edit", isError: true }),
+			...turn(
+				{ name: "read" },
+				{ name: "bash", command: "yarn build", isError: true },
+				{ name: "edit", isError: true },
+			),
 		];
 		const d = decideCall("implementing", 5, history, rules);
 		assert.equal(d?.reason, "bump");
@@ -165,7 +174,12 @@ describe("decideCall: the ladder table", () => {
 	});
 
 	test("bump rules can be switched off one by one", () => {
-		const off: BumpRules = { ...rules, bumpOnFailedBash: false, bumpOnFailedTool: false, bumpOnPackageManagerCommand: false };
+		const off: BumpRules = {
+			...rules,
+			bumpOnFailedBash: false,
+			bumpOnFailedTool: false,
+			bumpOnPackageManagerCommand: false,
+		};
 		const history = [
 			user(true),
 			...turn({ name: "bash", command: "npm test", isError: true }),
@@ -187,10 +201,19 @@ describe("decideCall: the ladder table", () => {
 
 describe("triggerOf", () => {
 	test("failed bash, failed tool, package manager, nothing", () => {
-		assert.equal(triggerOf({ toolName: "bash", isError: true }, { id: "1", name: "bash", command: "ls x" }, rules)?.kind, "failed-bash");
+		assert.equal(
+			triggerOf({ toolName: "bash", isError: true }, { id: "1", name: "bash", command: "ls x" }, rules)?.kind,
+			"failed-bash",
+		);
 		assert.equal(triggerOf({ toolName: "write", isError: true }, undefined, rules)?.kind, "failed-tool");
-		assert.equal(triggerOf({ toolName: "bash", isError: false }, { id: "1", name: "bash", command: "bun test" }, rules)?.kind, "package-manager");
-		assert.equal(triggerOf({ toolName: "bash", isError: false }, { id: "1", name: "bash", command: "ls" }, rules), undefined);
+		assert.equal(
+			triggerOf({ toolName: "bash", isError: false }, { id: "1", name: "bash", command: "bun test" }, rules)?.kind,
+			"package-manager",
+		);
+		assert.equal(
+			triggerOf({ toolName: "bash", isError: false }, { id: "1", name: "bash", command: "ls" }, rules),
+			undefined,
+		);
 		assert.equal(triggerOf({ toolName: "read", isError: false }, undefined, rules), undefined);
 	});
 

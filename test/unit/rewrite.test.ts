@@ -78,10 +78,13 @@ describe("rewritePayload: model and effort", () => {
 				);
 				// web search and the prompt cache are separate concerns: compare only what model/effort could touch
 				const strip = (p: unknown) => {
-					const { tools: _t, tool_choice: _c, prompt_cache_key: _k, prompt_cache_retention: _r, ...rest } = p as Record<
-						string,
-						unknown
-					>;
+					const {
+						tools: _t,
+						tool_choice: _c,
+						prompt_cache_key: _k,
+						prompt_cache_retention: _r,
+						...rest
+					} = p as Record<string, unknown>;
 					return snapshot(rest);
 				};
 				assert.deepEqual(strip(out), strip(payload));
@@ -95,31 +98,64 @@ describe("rewritePayload: model and effort", () => {
 			effort: "low",
 			summary: "auto",
 		});
-		const completions = await buildPayload(familyModel("openai-completions", "gpt-5.4", "openai"), sampleContext(), "high");
-		assert.equal((rewritePayload(completions, plan({ effort: "minimal" })) as { reasoning_effort: unknown }).reasoning_effort, "minimal");
-		const adaptive = await buildPayload(familyModel("anthropic-messages", "claude-sonnet-4-6", "anthropic"), sampleContext(), "high");
+		const completions = await buildPayload(
+			familyModel("openai-completions", "gpt-5.4", "openai"),
+			sampleContext(),
+			"high",
+		);
+		assert.equal(
+			(rewritePayload(completions, plan({ effort: "minimal" })) as { reasoning_effort: unknown }).reasoning_effort,
+			"minimal",
+		);
+		const adaptive = await buildPayload(
+			familyModel("anthropic-messages", "claude-sonnet-4-6", "anthropic"),
+			sampleContext(),
+			"high",
+		);
 		assert.deepEqual((rewritePayload(adaptive, plan({ effort: "low" })) as { output_config: unknown }).output_config, {
 			effort: "low",
 		});
 	});
 
 	test("effort is never added where the builder chose none (budgets, off)", async () => {
-		const budget = await buildPayload(familyModel("anthropic-messages", "claude-sonnet-4-5", "anthropic"), sampleContext(), "high");
+		const budget = await buildPayload(
+			familyModel("anthropic-messages", "claude-sonnet-4-5", "anthropic"),
+			sampleContext(),
+			"high",
+		);
 		const out = rewritePayload(budget, plan({ modelId: "claude-sonnet-4-5", effort: "low" }));
 		assert.equal(out, budget);
 		const off = await buildPayload(familyModel("openai-completions", "gpt-5.4", "openai"), sampleContext(), undefined);
-		assert.equal((rewritePayload(off, plan({ modelId: "gpt-5.4", effort: "high" })) as Record<string, unknown>).reasoning_effort, off.reasoning_effort);
-		const google = await buildPayload(familyModel("google-generative-ai", "gemini-2.5-pro", "google"), sampleContext(), "high");
+		assert.equal(
+			(rewritePayload(off, plan({ modelId: "gpt-5.4", effort: "high" })) as Record<string, unknown>).reasoning_effort,
+			off.reasoning_effort,
+		);
+		const google = await buildPayload(
+			familyModel("google-generative-ai", "gemini-2.5-pro", "google"),
+			sampleContext(),
+			"high",
+		);
 		assert.equal(rewritePayload(google, plan({ modelId: "gemini-2.5-pro", effort: "low" })), google);
 	});
 
 	test("OpenRouter-style reasoning.effort on completions", () => {
-		const p = { model: "m", messages: [{ role: "user", content: "x" }], stream_options: {}, reasoning: { effort: "high" } };
-		assert.deepEqual((rewritePayload(p, plan({ modelId: "m", effort: "low" })) as typeof p).reasoning, { effort: "low" });
+		const p = {
+			model: "m",
+			messages: [{ role: "user", content: "x" }],
+			stream_options: {},
+			reasoning: { effort: "high" },
+		};
+		assert.deepEqual((rewritePayload(p, plan({ modelId: "m", effort: "low" })) as typeof p).reasoning, {
+			effort: "low",
+		});
 	});
 
 	test("nothing to change: the same object comes back", async () => {
-		const p = await buildPayload(familyModel("anthropic-messages", "claude-sonnet-4-5", "anthropic"), sampleContext(), "low");
+		const p = await buildPayload(
+			familyModel("anthropic-messages", "claude-sonnet-4-5", "anthropic"),
+			sampleContext(),
+			"low",
+		);
 		assert.equal(rewritePayload(p, plan({ modelId: "claude-sonnet-4-5" })), p);
 	});
 });
@@ -181,7 +217,9 @@ describe("rewritePayload: hosted web search (OpenAI Responses family only)", () 
 	test("location only when given", async () => {
 		const out = rewritePayload(
 			await responses(),
-			plan({ webSearch: { enabled: true, contextSize: "high", location: { country: "SE", timezone: "Europe/Stockholm" } } }),
+			plan({
+				webSearch: { enabled: true, contextSize: "high", location: { country: "SE", timezone: "Europe/Stockholm" } },
+			}),
 		) as { tools: unknown[] };
 		assert.deepEqual(out.tools.at(-1), {
 			type: "web_search",
@@ -202,15 +240,19 @@ describe("rewritePayload: hosted web search (OpenAI Responses family only)", () 
 
 	test("payload without tools gets a tools array", () => {
 		const p = { model: "m", input: [] };
-		assert.deepEqual((rewritePayload(p, plan({ modelId: "m", webSearch: { enabled: true } })) as { tools: unknown }).tools, [
-			{ type: "web_search" },
-		]);
+		assert.deepEqual(
+			(rewritePayload(p, plan({ modelId: "m", webSearch: { enabled: true } })) as { tools: unknown }).tools,
+			[{ type: "web_search" }],
+		);
 	});
 
 	for (const { api, id, provider } of FAMILY_MODELS.filter((f) => EXPECTED_FAMILY[f.api] !== "openai-responses")) {
 		test(`${api}: never gets web_search`, async () => {
 			const p = await buildPayload(familyModel(api, id, provider), sampleContext(), "high");
-			const out = rewritePayload(p, plan({ modelId: id, webSearch: { enabled: true, contextSize: "high" } })) as Record<string, unknown>;
+			const out = rewritePayload(p, plan({ modelId: id, webSearch: { enabled: true, contextSize: "high" } })) as Record<
+				string,
+				unknown
+			>;
 			assert.equal(JSON.stringify(out).includes('"web_search"'), false);
 		});
 	}
@@ -229,16 +271,18 @@ describe("rewritePayload: OpenAI prompt cache", () => {
 		const p = await buildPayload(familyModel("openai-responses", "gpt-5.4", "openai"), sampleContext(), "high", {
 			cacheRetention: "long",
 		});
-		const out = rewritePayload(p, plan({ modelId: "gpt-5.4", promptCache: { key: "k", retention: "in_memory" } })) as Record<
-			string,
-			unknown
-		>;
+		const out = rewritePayload(
+			p,
+			plan({ modelId: "gpt-5.4", promptCache: { key: "k", retention: "in_memory" } }),
+		) as Record<string, unknown>;
 		assert.equal(out.prompt_cache_retention, "24h");
 	});
 
 	test("opt-out (pi sent neither field) is respected", async () => {
 		for (const api of ["openai-responses", "openai-completions"] as const) {
-			const p = await buildPayload(familyModel(api, "gpt-5.4", "openai"), sampleContext(), "high", { cacheRetention: "none" });
+			const p = await buildPayload(familyModel(api, "gpt-5.4", "openai"), sampleContext(), "high", {
+				cacheRetention: "none",
+			});
 			assert.equal(p.prompt_cache_key, undefined);
 			const out = rewritePayload(p, plan({ modelId: "gpt-5.4" })) as Record<string, unknown>;
 			assert.equal(out.prompt_cache_key, undefined);
@@ -259,8 +303,15 @@ describe("rewritePayload: OpenAI prompt cache", () => {
 	});
 
 	test("not for Anthropic or Google", async () => {
-		const p = await buildPayload(familyModel("anthropic-messages", "claude-sonnet-4-5", "anthropic"), sampleContext(), "high");
-		assert.equal(JSON.stringify(rewritePayload(p, plan({ modelId: "claude-sonnet-4-5" }))).includes("prompt_cache"), false);
+		const p = await buildPayload(
+			familyModel("anthropic-messages", "claude-sonnet-4-5", "anthropic"),
+			sampleContext(),
+			"high",
+		);
+		assert.equal(
+			JSON.stringify(rewritePayload(p, plan({ modelId: "claude-sonnet-4-5" }))).includes("prompt_cache"),
+			false,
+		);
 	});
 });
 
@@ -284,7 +335,10 @@ describe("rewritePayload: never throws, passes the unknown through", () => {
 
 	test("malformed nested fields are left alone", () => {
 		const p = { model: "m", input: [], reasoning: "high", tools: "nope", prompt_cache_key: 5 };
-		const out = rewritePayload(p, plan({ modelId: "m", effort: "low", webSearch: { enabled: true } })) as Record<string, unknown>;
+		const out = rewritePayload(p, plan({ modelId: "m", effort: "low", webSearch: { enabled: true } })) as Record<
+			string,
+			unknown
+		>;
 		assert.equal(out.reasoning, "high");
 		assert.equal(out.tools, "nope");
 		assert.equal(out.prompt_cache_key, 5);

@@ -23,14 +23,26 @@ describe("restoreState", () => {
 	});
 
 	test("a clean end puts the cursor back to 0", () => {
-		const r = restoreState([stateEntry({ v: 1, mode: "implementing", autoApprove: false }), call(1), assistant("toolUse"), call(2), assistant()]);
+		const r = restoreState([
+			stateEntry({ v: 1, mode: "implementing", autoApprove: false }),
+			call(1),
+			assistant("toolUse"),
+			call(2),
+			assistant(),
+		]);
 		assert.equal(r.cursor, 0);
 		assert.equal(r.lastCall?.rung, 2);
 	});
 
 	test("an aborted or failed last call keeps its rung (resume shows where it stopped)", () => {
 		for (const stop of ["aborted", "error"]) {
-			const r = restoreState([stateEntry({ v: 1, mode: "implementing", autoApprove: false }), call(1), assistant("toolUse"), call(3), assistant(stop)]);
+			const r = restoreState([
+				stateEntry({ v: 1, mode: "implementing", autoApprove: false }),
+				call(1),
+				assistant("toolUse"),
+				call(3),
+				assistant(stop),
+			]);
 			assert.equal(r.cursor, 3);
 		}
 	});

@@ -29,12 +29,16 @@ describe("webSearchFor", () => {
 			contextSize: "low",
 			location: { country: "SE", timezone: "Europe/Stockholm" },
 		});
-		assert.deepEqual(webSearchFor(config(), "low", { PI_OPENAI_WEB_SEARCH_LOCATION: "1" }, "America/Chicago").location, {
-			country: "US",
-			timezone: "America/Chicago",
-		});
+		assert.deepEqual(
+			webSearchFor(config(), "low", { PI_OPENAI_WEB_SEARCH_LOCATION: "1" }, "America/Chicago").location,
+			{
+				country: "US",
+				timezone: "America/Chicago",
+			},
+		);
 		assert.equal(
-			webSearchFor(config({ locationEnabled: true }), "low", { PI_OPENAI_WEB_SEARCH_LOCATION: "0" }, "Europe/Oslo").location,
+			webSearchFor(config({ locationEnabled: true }), "low", { PI_OPENAI_WEB_SEARCH_LOCATION: "0" }, "Europe/Oslo")
+				.location,
 			undefined,
 		);
 		assert.deepEqual(

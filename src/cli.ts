@@ -1,0 +1,22 @@
+/**
+ * pi parses `--flag value` for every extension flag before it knows the flag is boolean, then drops the value:
+ * `pi -p --plan-auto-approve "task"` runs nothing and exits 0. The swallowed task is still in argv; find it.
+ */
+export function swallowedValue(argv: readonly string[], flag: string): string | undefined {
+	for (let i = 0; i < argv.length; i++) {
+		const arg = argv[i];
+		if (arg === "--") return undefined;
+		if (arg.startsWith(`--${flag}=`)) {
+			const value = arg.slice(flag.length + 3);
+			return value === "true" || value === "false" ? undefined : value;
+		}
+		if (arg === `--${flag}`) {
+			const next = argv[i + 1];
+			return next !== undefined && !next.startsWith("-") && !next.startsWith("@") ? next : undefined;
+		}
+	}
+	return undefined;
+}
+
+export const flagOrderMessage = (flag: string, task: string) =>
+	`plan-stepdown: --${flag} takes no value, so pi read ${JSON.stringify(task)} as the flag's value and has no task to run.\nPut the task first: pi -p ${JSON.stringify(task)} --${flag}`;

@@ -1,0 +1,21 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { flagOrderMessage, swallowedValue } from "../../src/cli.ts";
+
+const F = "plan-auto-approve";
+test("finds the task pi swallowed as the flag's value", () => {
+	assert.equal(swallowedValue(["node", "pi", "-p", "--plan-auto-approve", "do it"], F), "do it");
+	assert.equal(swallowedValue(["node", "pi", "--mode", "json", "--plan-auto-approve", "x"], F), "x");
+	assert.equal(swallowedValue(["node", "pi", "--plan-auto-approve=do it"], F), "do it");
+});
+test("the right order swallows nothing", () => {
+	assert.equal(swallowedValue(["node", "pi", "-p", "do it", "--plan-auto-approve"], F), undefined);
+	assert.equal(swallowedValue(["node", "pi", "--plan-auto-approve", "-p", "task"], F), undefined);
+	assert.equal(swallowedValue(["node", "pi", "--plan-auto-approve", "@file.md"], F), undefined);
+	assert.equal(swallowedValue(["node", "pi", "--plan-auto-approve=true"], F), undefined);
+	assert.equal(swallowedValue(["node", "pi", "--", "--plan-auto-approve", "x"], F), undefined);
+	assert.equal(swallowedValue(["node", "pi"], F), undefined);
+});
+test("the message names the right order", () => {
+	assert.match(flagOrderMessage(F, "do it"), /Put the task first: pi -p "do it" --plan-auto-approve$/);
+});

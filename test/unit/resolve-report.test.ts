@@ -1,0 +1,180 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { Api, Model } from "@mariozechner/pi-ai";
+import { resolveConfig } from "../../src/config.ts";
+import { statusText, stepdownReport } from "../../src/report.ts";
+import { callThinking, type RegistryLike, resolveLadder, rungRef } from "../../src/resolve.ts";
+import type { Config } from "../../src/schema.ts";
+
+const model = (provider: string, id: string, extra: Partial<Model<Api>> = {}): Model<Api> => ({
+	id,
+	name: id,
+	api: "openai-responses",
+	provider,
+	baseUrl: "u",
+	reasoning: true,
+	input: ["text"],
+	cost: { input: 1, output: 2, cacheRead: 0, cacheWrite: 0 },
+	contextWindow: 1,
+	maxTokens: 1,
+	...extra,
+});
+
+function registry(models: Model<Api>[], withoutKey: string[] = []): RegistryLike {
+	return {
+		find: (p, id) => models.find((m) => m.provider === p && m.id === id),
+		getAll: () => models,
+		hasConfiguredAuth: (m) => !withoutKey.includes(m.provider),
+	};
+}
+
+const MODELS = [
+	model("openai", "gpt-5.5", { thinkingLevelMap: { xhigh: "xhigh" } }),
+	model("openai", "gpt-5.4"),
+	model("openai", "gpt-5.4-mini"),
+	model("anthropic", "claude-sonnet-4-5", { api: "anthropic-messages" }),
+	model("local", "plain", { reasoning: false }),
+];
+
+const config = (value: unknown): Config => {
+	const r = resolveConfig([{ source: "t", text: JSON.stringify(value) }]);
+	assert.deepEqual(r.issues, []);
+	return r.config;
+};
+
+describe("rungRef", () => {
+	test("model wins, modelId takes the rung's or the top-level provider", () => {
+		assert.deepEqual(rungRef({ model: "a/b/c" }, {}), { provider: "a", id: "b/c" });
+		assert.deepEqual(rungRef({ model: "a/b", modelId: "x", provider: "y" }, { provider: "z" }), {
+			provider: "a",
+			id: "b",
+		});
+		assert.deepEqual(rungRef({ modelId: "x", provider: "y" }, { provider: "z" }), { provider: "y", id: "x" });
+		assert.deepEqual(rungRef({ modelId: "x" }, { provider: "z" }), { provider: "z", id: "x" });
+		assert.equal(rungRef({ modelId: "x" }, {}), undefined);
+	});
+});
+
+describe("resolveLadder", () => {
+	test("resolves both forms and clamps thinking to the model", () => {
+		const r = resolveLadder(
+			config({
+				provider: "openai",
+				ladder: [
+					{ modelId: "gpt-5.5", thinking: "xhigh", webSearchContextSize: "high" },
+					{ modelId: "gpt-5.4", thinking: "xhigh" },
+					{ model: "anthropic/claude-sonnet-4-5", thinking: "minimal" },
+					{ model: "local/plain", thinking: "high" },
+					{ model: "openai/gpt-5.4-mini" },
+				],
+			}),
+			registry(MODELS),
+		);
+		assert.deepEqual(r.problems, []);
+		assert.deepEqual(
+			r.rungs.map((x) => [x.index, `${x.model.provider}/${x.model.id}`, x.thinking, x.webSearchContextSize]),
+			[
+				[0, "openai/gpt-5.5", "xhigh", "high"],
+				[1, "openai/gpt-5.4", "high", undefined], // no xhigh mapping: clamped down
+				[2, "anthropic/claude-sonnet-4-5", "minimal", undefined],
+				[3, "local/plain", "off", undefined], // not a reasoning model
+				[4, "openai/gpt-5.4-mini", undefined, undefined], // the session's level
+			],
+		);
+	});
+
+	test("unknown model: closest ids suggested", () => {
+		const r = resolveLadder(config({ ladder: [{ model: "openai/gpt-5.44" }] }), registry(MODELS));
+		assert.deepEqual(r.problems, [
+			'ladder[0]: unknown model "openai/gpt-5.44" (closest: openai/gpt-5.4, openai/gpt-5.5); see `pi --list-models openai`',
+		]);
+	});
+
+	test("unknown provider: closest providers suggested", () => {
+		const r = resolveLadder(config({ ladder: [{ model: "opnai/gpt-5.4" }] }), registry(MODELS));
+		assert.deepEqual(r.problems, [
+			'ladder[0]: unknown provider "opnai" (did you mean "openai"?); see `pi --list-models`',
+		]);
+	});
+
+	test("missing key", () => {
+		const r = resolveLadder(
+			config({ ladder: [{ model: "anthropic/claude-sonnet-4-5" }] }),
+			registry(MODELS, ["anthropic"]),
+		);
+		assert.match(r.problems[0], /^ladder\[0\]: no API key for provider "anthropic"/);
+		assert.deepEqual(r.rungs, []);
+	});
+
+	test("callThinking: the rung's level, else the session's clamped", () => {
+		assert.equal(callThinking({ thinking: "low" }, MODELS[0], "high"), "low");
+		assert.equal(callThinking({ thinking: undefined }, MODELS[1], "xhigh"), "high");
+		assert.equal(callThinking({ thinking: undefined }, MODELS[4], "high"), "off");
+		assert.equal(callThinking({ thinking: undefined }, MODELS[1], undefined), "off");
+	});
+});
+
+describe("statusText", () => {
+	test("in flight and idle", () => {
+		assert.equal(
+			statusText("implementing", "implementing", 2, 5, "anthropic/claude-sonnet-4-5", "high", true),
+			"▶ impl [2/5] anthropic/claude-sonnet-4-5:high",
+		);
+		assert.equal(
+			statusText("planning", undefined, 0, 5, "openai/gpt-5.5", "xhigh", false),
+			"⏸ plan [0/5] openai/gpt-5.5:xhigh",
+		);
+		assert.equal(statusText("planning", "implementing", 1, 3, "a/b", "low", true), "▶ impl [1/3] a/b:low");
+		assert.equal(statusText("off", undefined, 0, 5, "a/b", "low", false), undefined);
+	});
+});
+
+describe("stepdownReport", () => {
+	test("mode, cursor, ladder with the live rung, config with the file that set each value, errors", () => {
+		const resolved = resolveConfig([
+			{ source: "/home/u/.pi/agent/plan-stepdown.json", text: JSON.stringify({ provider: "openai" }) },
+			{
+				source: "/p/.pi/plan-stepdown.json",
+				text: JSON.stringify({ ladder: [{ modelId: "gpt-5.5" }], tools: { plan: 1 } }),
+			},
+		]);
+		const text = stepdownReport({
+			mode: "implementing",
+			autoApprove: false,
+			cursor: 1,
+			resolved,
+			rungs: [
+				{ index: 0, label: "openai/gpt-5.5", thinking: "xhigh", webSearch: "high" },
+				{ index: 1, label: "openai/gpt-5.4", thinking: "high", webSearch: "default" },
+			],
+			problems: ["ladder[2]: unknown model"],
+			lastCall: { v: 1, rung: 1, phase: "implementing", reason: "kickoff", model: "openai/gpt-5.4", thinking: "high" },
+			extra: ["cost table"],
+		});
+		assert.match(text, /^plan-stepdown: mode implementing, cursor 1$/m);
+		assert.match(text, /^last call: rung 1 openai\/gpt-5\.4:high \(kickoff\)$/m);
+		assert.match(text, /^ {2}\[0\] openai\/gpt-5\.5:xhigh {2}web_search high$/m);
+		assert.match(text, /^▶ \[1\] openai\/gpt-5\.4:high {2}web_search default$/m);
+		assert.match(text, /✗ ladder\[2\]: unknown model/);
+		assert.match(text, /\/provider = "openai" {2}← \/home\/u\/\.pi\/agent\/plan-stepdown\.json/);
+		assert.match(text, /\/openaiWebSearch\/enabled = true {2}← built-in defaults/);
+		assert.match(
+			text,
+			/✗ \/p\/\.pi\/plan-stepdown\.json \/tools\/plan: expected an array of non-empty strings, found 1/,
+		);
+		assert.match(text, /cost table$/);
+	});
+
+	test("empty ladder is explained", () => {
+		const text = stepdownReport({
+			mode: "off",
+			autoApprove: false,
+			cursor: 0,
+			resolved: resolveConfig([]),
+			rungs: [],
+			problems: [],
+			lastCall: undefined,
+		});
+		assert.match(text, /empty: every call uses the model you had when you entered \/plan/);
+	});
+});
