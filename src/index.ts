@@ -5,7 +5,6 @@
  */
 import { userInfo } from "node:os";
 import type { Api, AssistantMessage, Model, ModelThinkingLevel } from "@mariozechner/pi-ai";
-import { clampThinkingLevel } from "@mariozechner/pi-ai";
 import type { ExtensionAPI, ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { getAgentDir } from "@mariozechner/pi-coding-agent";
 import { accountingSummary, summaryLine } from "./accounting.js";
@@ -16,10 +15,18 @@ import { formatIssue, type ResolvedConfig, readLayers, resolveConfig } from "./c
 import { type Decision, decideCall, KICKOFF_TYPE, type Mode, toCallMessages } from "./ladder.js";
 import { KICKOFF_TEXT, refineText, WRITE_TOOLS } from "./prompts.js";
 import { type RungView, statusText, stepdownReport } from "./report.js";
-import { type LadderResolution, type RegistryLike, resolveLadder } from "./resolve.js";
+import { callThinking, type LadderResolution, type RegistryLike, resolveLadder } from "./resolve.js";
 import { detectFamily, rewritePayload } from "./rewrite.js";
 import { type CallPlan, createRouter, ROUTER_API, ROUTER_PROVIDER } from "./router.js";
-import { CALL_TYPE, type CallEntry, OFF_STATE, restoreState, STATE_TYPE, type StateEntry } from "./state.js";
+import {
+	CALL_TYPE,
+	type CallEntry,
+	OFF_STATE,
+	restoreState,
+	STATE_TYPE,
+	type StateEntry,
+	SUMMARY_TYPE,
+} from "./state.js";
 import { promptCacheKey, wirePlan } from "./wire-plan.js";
 
 const STATUS_KEY = "plan-stepdown";
@@ -144,7 +151,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 	const enterMode = (ctx: ExtensionContext, mode: Mode, autoApprove: boolean) => {
 		const userTools = state.mode === "off" ? pi.getActiveTools() : state.userTools;
 		persist({ v: 1, mode, autoApprove, userTools });
-		cursor = mode === "implementing" ? 0 : 0;
+		cursor = 0;
 		ensureAttached(ctx);
 		const tools = toolsForMode(mode, autoApprove);
 		if (tools) setTools(tools);
@@ -193,7 +200,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			if (!reg) return "plan-stepdown: model registry not ready";
 			if (resolved.config.ladder.length === 0 || state.mode === "off") {
 				const own = realModel(model);
-				return { decision, model: own, thinking: clampThinkingLevel(own, sessionLevel ?? "off"), loop };
+				return { decision, model: own, thinking: callThinking({ thinking: undefined }, own, sessionLevel), loop };
 			}
 			const { rungs, problems } = ladder();
 			const rung = rungs.find((r) => r.index === decision.rung);
@@ -202,7 +209,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			return {
 				decision,
 				model: target,
-				thinking: rung.thinking ?? clampThinkingLevel(target, sessionLevel ?? "off"),
+				thinking: callThinking(rung, target, sessionLevel),
 				loop,
 			};
 		},
@@ -323,7 +330,11 @@ export default function planStepdown(pi: ExtensionAPI): void {
 		release();
 		if (!ctx.hasUI && resolved.config.accounting.summary && state.mode !== "off") {
 			const summary = accountingSummary(ctx.sessionManager.getBranch(), resolved.config, registry());
-			if (summary.calls > 0) process.stderr.write(`${summaryLine(summary)}\n`);
+			if (summary.calls > 0) {
+				process.stderr.write(`${summaryLine(summary)}\n`);
+				const { table: _text, ...data } = summary;
+				pi.appendEntry(SUMMARY_TYPE, { v: 1, ...data });
+			}
 		}
 	});
 
@@ -334,6 +345,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 
 	pi.on("before_agent_start", async (_event, ctx) => {
 		ctxRef = ctx;
+		pendingDecision = undefined;
 		ensureAttached(ctx);
 	});
 

@@ -36,11 +36,6 @@ export function rungRef(rung: Rung, config: Pick<Config, "provider">): { provide
 	return rung.modelId && provider ? { provider, id: rung.modelId } : undefined;
 }
 
-export const rungLabel = (rung: Rung, config: Pick<Config, "provider">) => {
-	const ref = rungRef(rung, config);
-	return ref ? `${ref.provider}/${ref.id}` : "(no model)";
-};
-
 export function resolveLadder(config: Config, registry: RegistryLike): LadderResolution {
 	const rungs: ResolvedRung[] = [];
 	const problems: string[] = [];

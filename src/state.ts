@@ -6,6 +6,8 @@ import type { Mode, Phase, Reason, Trigger } from "./ladder.js";
 
 export const STATE_TYPE = "plan-stepdown:state";
 export const CALL_TYPE = "plan-stepdown:call";
+/** Written when a headless session ends: the accounting summary as data (see accounting.ts). */
+export const SUMMARY_TYPE = "plan-stepdown:summary";
 
 export interface StateEntry {
 	v: 1;
