@@ -148,6 +148,33 @@ export default function planStepdown(pi: ExtensionAPI): void {
 		ctx.ui.setStatus(STATUS_KEY, statusText(state.mode, undefined, cursor, ladderLength(), model, thinking, false));
 	};
 
+	/** Mode, cursor and last call as the current branch of the session file has them. */
+	const readBranch = (ctx: ExtensionContext) => {
+		const restored = restoreState(ctx.sessionManager.getBranch());
+		state = restored.state;
+		cursor = restored.cursor;
+		lastCall = restored.lastCall;
+	};
+
+	/** Route and set tools for the mode in `state`; an unusable config leaves the mode inactive (not persisted). */
+	const applyMode = (ctx: ExtensionContext) => {
+		if (state.mode === "off") {
+			release();
+		} else {
+			const why = blocker();
+			if (why) {
+				say(ctx, `plan-stepdown: the session was in ${state.mode} mode, which cannot resume:\n${why}`, "warning");
+				release();
+				state = { ...state, mode: "off" };
+			} else {
+				ensureAttached(ctx);
+				const tools = toolsForMode(state.mode, state.autoApprove);
+				if (tools) setTools(tools);
+			}
+		}
+		showIdleStatus(ctx);
+	};
+
 	const enterMode = (ctx: ExtensionContext, mode: Mode, autoApprove: boolean) => {
 		const userTools = state.mode === "off" ? pi.getActiveTools() : state.userTools;
 		persist({ v: 1, mode, autoApprove, userTools });
@@ -274,11 +301,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 	pi.on("session_start", async (event, ctx) => {
 		ctxRef = ctx;
 		loadConfig(ctx);
-		const restored = restoreState(ctx.sessionManager.getBranch());
-		state = restored.state;
-		cursor = restored.cursor;
-		lastCall = restored.lastCall;
-
+		readBranch(ctx);
 		const auto = pi.getFlag(FLAG_AUTO) === true;
 		const swallowed = event.reason === "startup" ? swallowedValue(process.argv, FLAG_AUTO) : undefined;
 		if (swallowed !== undefined) {
@@ -311,18 +334,16 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			enterMode(ctx, "planning", true);
 			return;
 		}
-		if (state.mode !== "off") {
-			const why = blocker();
-			if (why) {
-				say(ctx, `plan-stepdown: ${state.mode} mode restored but not usable, left it: ${why}`, "warning");
-				leaveMode(ctx);
-				return;
-			}
-			ensureAttached(ctx);
-			const tools = toolsForMode(state.mode, state.autoApprove);
-			if (tools) setTools(tools);
-		}
-		showIdleStatus(ctx);
+		applyMode(ctx);
+	});
+
+	// /tree moves to another branch without a new session: the mode and cursor of that branch apply.
+	pi.on("session_tree", async (_event, ctx) => {
+		ctxRef = ctx;
+		const before = state;
+		readBranch(ctx);
+		if (before.mode !== "off" && state.mode === "off" && before.userTools) setTools(before.userTools);
+		applyMode(ctx);
 	});
 
 	pi.on("session_shutdown", async (_event, ctx) => {

@@ -6,9 +6,9 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { PROVIDERS, USER_SETTINGS } from "../e2e/fixtures.ts";
 import { type MockAnswer, type RecordedRequest, startMockLlm } from "../helpers/mock-llm.ts";
 import { makeSandbox, readSessionEntries, runPi } from "../helpers/pi-harness.ts";
-import { PROVIDERS, USER_SETTINGS } from "../e2e/fixtures.ts";
 
 const TASK = "Add a greet(name) function in greet.js with a test, and make sure npm test passes";
 
@@ -21,7 +21,7 @@ const LADDER = {
 	],
 };
 
-const GREET = 'export function greet(name) {\n\treturn `Hello, ${name}!`;\n}\n';
+const GREET = `export function greet(name) {\n\treturn \`Hello, \${name}!\`;\n}\n`;
 const GREET_TEST =
 	'import { test } from "node:test";\nimport assert from "node:assert/strict";\nimport { greet } from "./greet.js";\n\ntest("greet", () => assert.equal(greet("pi"), "Hello, pi!"));\n';
 
@@ -32,7 +32,10 @@ function script(): (req: RecordedRequest) => MockAnswer {
 		const input = 1800 + req.index * 900;
 		const planning = !req.toolNames.includes("write");
 		if (planning && req.toolResults.length === 0) {
-			return { toolCalls: [{ name: "bash", arguments: { command: "ls -la && cat package.json" } }], usage: { input, output: 60 } };
+			return {
+				toolCalls: [{ name: "bash", arguments: { command: "ls -la && cat package.json" } }],
+				usage: { input, output: 60 },
+			};
 		}
 		if (planning) {
 			return {
@@ -41,13 +44,27 @@ function script(): (req: RecordedRequest) => MockAnswer {
 			};
 		}
 		const steps: MockAnswer[] = [
-			{ toolCalls: [{ name: "write", arguments: { path: "greet.js", content: GREET } }], usage: { input, output: 120 } },
-			{ toolCalls: [{ name: "write", arguments: { path: "greet.test.js", content: GREET_TEST } }], usage: { input, output: 160 } },
-			{ toolCalls: [{ name: "bash", arguments: { command: "npm test 2>&1 | tail -5" } }], usage: { input, output: 40 } },
+			{
+				toolCalls: [{ name: "write", arguments: { path: "greet.js", content: GREET } }],
+				usage: { input, output: 120 },
+			},
+			{
+				toolCalls: [{ name: "write", arguments: { path: "greet.test.js", content: GREET_TEST } }],
+				usage: { input, output: 160 },
+			},
+			{
+				toolCalls: [{ name: "bash", arguments: { command: "npm test 2>&1 | tail -5" } }],
+				usage: { input, output: 40 },
+			},
 			{ toolCalls: [{ name: "read", arguments: { path: "greet.js" } }], usage: { input, output: 30 } },
 			{ toolCalls: [{ name: "bash", arguments: { command: "ls" } }], usage: { input, output: 30 } },
 		];
-		return steps[impl++] ?? { text: "Done: greet.js and greet.test.js added; npm test passes.", usage: { input, output: 90 } };
+		return (
+			steps[impl++] ?? {
+				text: "Done: greet.js and greet.test.js added; npm test passes.",
+				usage: { input, output: 90 },
+			}
+		);
 	};
 }
 
@@ -63,7 +80,9 @@ interface Row {
 
 function trace(entries: Record<string, unknown>[]): Row[] {
 	const rows: Row[] = [];
-	let open: { rung: number; phase: string; reason: string; model: string; thinking: string; trigger?: { kind: string } } | undefined;
+	let open:
+		| { rung: number; phase: string; reason: string; model: string; thinking: string; trigger?: { kind: string } }
+		| undefined;
 	for (const e of entries) {
 		if (e.type === "custom" && e.customType === "plan-stepdown:call") open = e.data as typeof open;
 		const message = e.message as
@@ -76,7 +95,11 @@ function trace(entries: Record<string, unknown>[]): Row[] {
 				rung: `[${open.rung}]`,
 				model: `${open.model}:${open.thinking}`,
 				reason: open.trigger ? `bump (${open.trigger.kind})` : open.reason,
-				tool: message.content.filter((c) => c.type === "toolCall").map((c) => c.name).join(",") || "(answer)",
+				tool:
+					message.content
+						.filter((c) => c.type === "toolCall")
+						.map((c) => c.name)
+						.join(",") || "(answer)",
 				cost: message.usage.cost.total,
 			});
 			open = undefined;
@@ -92,7 +115,9 @@ async function main(): Promise<void> {
 		mock,
 		settings: USER_SETTINGS,
 		planConfig: LADDER,
-		files: { "package.json": JSON.stringify({ name: "demo", type: "module", scripts: { test: "node --test" } }, null, 2) },
+		files: {
+			"package.json": JSON.stringify({ name: "demo", type: "module", scripts: { test: "node --test" } }, null, 2),
+		},
 	});
 	try {
 		console.log(`$ pi -p ${JSON.stringify(TASK)} --plan-auto-approve\n`);
@@ -103,7 +128,10 @@ async function main(): Promise<void> {
 		const entries = readSessionEntries(sandbox).flatMap((f) => f.entries as Record<string, unknown>[]);
 		const rows = trace(entries);
 		const header = ["#", "phase", "rung", "provider/model:thinking", "why", "tool", "cost"];
-		const table = [header, ...rows.map((r) => [String(r.n), r.phase, r.rung, r.model, r.reason, r.tool, `$${r.cost.toFixed(5)}`])];
+		const table = [
+			header,
+			...rows.map((r) => [String(r.n), r.phase, r.rung, r.model, r.reason, r.tool, `$${r.cost.toFixed(5)}`]),
+		];
 		const widths = header.map((_, i) => Math.max(...table.map((row) => row[i].length)));
 		for (const row of table) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join("  "));
 		console.log("\nwire (what the mock LLM server received):");
@@ -111,7 +139,9 @@ async function main(): Promise<void> {
 			console.log(`  ${r.index + 1}. POST ${r.path}  key=${r.apiKey}  model=${r.model}  effort=${r.effort ?? "-"}`);
 		}
 		console.log("\nfiles in the project:");
-		for (const name of readdirSync(sandbox.projectDir).filter((n) => !n.startsWith(".")).sort()) {
+		for (const name of readdirSync(sandbox.projectDir)
+			.filter((n) => !n.startsWith("."))
+			.sort()) {
 			console.log(`--- ${name}`);
 			console.log(readFileSync(join(sandbox.projectDir, name), "utf8").trimEnd());
 		}
