@@ -238,6 +238,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 				model: target,
 				thinking: callThinking(rung, target, sessionLevel),
 				loop,
+				webSearchContextSize: rung.webSearchContextSize,
 			};
 		},
 		async auth(model) {
@@ -316,7 +317,8 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			}
 		}
 
-		if (resolved.issues.length > 0) {
+		// Headless, a config problem is reported where the mode is asked for (/plan, the flag): one message, not two.
+		if (resolved.issues.length > 0 && ctx.hasUI && !auto) {
 			say(ctx, `plan-stepdown config:\n${resolved.issues.map(formatIssue).join("\n")}`, "warning");
 		}
 
@@ -389,7 +391,6 @@ export default function planStepdown(pi: ExtensionAPI): void {
 	pi.on("before_provider_request", (event) => {
 		const plan = payloadScope;
 		if (!plan) return undefined;
-		const rung = ladder().rungs.find((r) => r.index === plan.decision.rung);
 		const family = detectFamily(event.payload);
 		const wire = wirePlan({
 			config: resolved.config,
@@ -397,7 +398,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			modelId: plan.model.id,
 			thinking: plan.thinking,
 			thinkingLevelMap: plan.model.thinkingLevelMap,
-			webSearchContextSize: rung?.webSearchContextSize,
+			webSearchContextSize: plan.webSearchContextSize,
 			env: process.env,
 			localTimezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
 			cacheKey: promptCacheKey(

@@ -51,9 +51,9 @@ function resolveRung(rung: Rung, index: number, config: Config, registry: Regist
 	const where = `ladder[${index}]`;
 	const ref = rungRef(rung, config);
 	if (!ref) return `${where}: names no model`;
-	const all = registry.getAll();
 	const model = registry.find(ref.provider, ref.id);
 	if (!model) {
+		const all = registry.getAll();
 		const providers = [...new Set(all.map((m) => m.provider))];
 		if (!providers.includes(ref.provider)) {
 			const near = closest(ref.provider, providers);

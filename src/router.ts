@@ -29,6 +29,8 @@ export interface CallPlan {
 	thinking: ModelThinkingLevel;
 	/** Whether this call belongs to the agent loop (recorded, stepped) or is auxiliary (compaction, summaries). */
 	loop: boolean;
+	/** The rung's hosted web search setting (undefined: the provider's default size). */
+	webSearchContextSize?: "low" | "medium" | "high" | "off";
 }
 
 export type Auth = { ok: true; apiKey?: string; headers?: Record<string, string> } | { ok: false; error: string };
