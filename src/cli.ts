@@ -20,3 +20,19 @@ export function swallowedValue(argv: readonly string[], flag: string): string | 
 
 export const flagOrderMessage = (flag: string, task: string) =>
 	`plan-stepdown: --${flag} takes no value, so pi read ${JSON.stringify(task)} as the flag's value and has no task to run.\nPut the task first: pi -p ${JSON.stringify(task)} --${flag}`;
+
+/** pi's `--mode` (text, json, rpc) as its parser reads it: the last `--mode <value>` wins; undefined when absent. */
+export function outputMode(argv: readonly string[]): string | undefined {
+	let mode: string | undefined;
+	for (let i = 0; i < argv.length - 1; i++) if (argv[i] === "--mode") mode = argv[i + 1];
+	return mode;
+}
+
+/**
+ * Write to the real stdout. In its non-interactive modes pi points `process.stdout.write` at stderr so that only
+ * its own output reaches stdout; the stream's own write method still writes to stdout, in order with pi's output.
+ */
+export function writeRealStdout(text: string): void {
+	const write = (Object.getPrototypeOf(process.stdout) as { write: typeof process.stdout.write }).write;
+	write.call(process.stdout, text);
+}

@@ -10,7 +10,7 @@ import { getAgentDir } from "@mariozechner/pi-coding-agent";
 import { accountingSummary, summaryLine } from "./accounting.js";
 import { attach, detach, isAttached, realModel } from "./attach.js";
 import { checkPlanBash, invalidPatterns } from "./bash-guard.js";
-import { flagOrderMessage, swallowedValue } from "./cli.js";
+import { flagOrderMessage, outputMode, swallowedValue, writeRealStdout } from "./cli.js";
 import { formatIssue, type ResolvedConfig, readLayers, resolveConfig } from "./config.js";
 import { type Decision, decideCall, KICKOFF_TYPE, type Mode, toCallMessages } from "./ladder.js";
 import { KICKOFF_TEXT, refineText, WRITE_TOOLS } from "./prompts.js";
@@ -151,7 +151,8 @@ export default function planStepdown(pi: ExtensionAPI): void {
 	/** Mode, cursor and last call as the current branch of the session file has them. */
 	const readBranch = (ctx: ExtensionContext) => {
 		const restored = restoreState(ctx.sessionManager.getBranch());
-		state = restored.state;
+		// Approval without a human is granted per process by the flag, never inherited from a resumed session.
+		state = { ...restored.state, autoApprove: restored.state.autoApprove && pi.getFlag(FLAG_AUTO) === true };
 		cursor = restored.cursor;
 		lastCall = restored.lastCall;
 	};
@@ -460,6 +461,8 @@ export default function planStepdown(pi: ExtensionAPI): void {
 		} else if (choice?.startsWith("Cancel")) {
 			leaveMode(ctx);
 			ctx.ui.notify("plan-stepdown: left plan mode; your tools and model are back.", "info");
+		} else if (choice === undefined) {
+			ctx.ui.notify("plan-stepdown: still planning. Reply to refine the plan, /stepdown-off to leave.", "info");
 		}
 	});
 
@@ -511,7 +514,9 @@ export default function planStepdown(pi: ExtensionAPI): void {
 				extra: summary.calls > 0 ? summary.table : undefined,
 			});
 			if (ctx.hasUI) ctx.ui.notify(report, "info");
-			else process.stdout.write(`${report}\n`);
+			// JSON mode: stdout is pi's event stream, the report goes to stderr. Print mode: the report is the answer.
+			else if (outputMode(process.argv) === "json") process.stderr.write(`${report}\n`);
+			else writeRealStdout(`${report}\n`);
 		},
 	});
 

@@ -2,7 +2,8 @@
  * Pure rewriting of provider payloads for the rung in flight. No pi imports, no I/O, no mutation of the input,
  * never throws: anything it does not recognise passes through unchanged (the same object is returned).
  *
- * It copies only the objects on the paths it changes: the message history is shared, never walked or copied.
+ * It copies only the objects on the paths it changes, once: the message history is shared, never copied, and walked
+ * only to classify a shape no pi-ai builder makes.
  */
 
 export type PayloadFamily =
@@ -45,16 +46,23 @@ export function detectFamily(payload: unknown): PayloadFamily {
 	if (typeof payload.modelId === "string" && Array.isArray(payload.messages)) return "bedrock";
 	if (typeof payload.model !== "string") return "unknown";
 	if (Array.isArray(payload.input)) return "openai-responses";
-	if (!Array.isArray(payload.messages)) return "unknown";
+	const messages = payload.messages;
+	if (!Array.isArray(messages)) return "unknown";
 	if ("promptMode" in payload || "maxTokens" in payload) return "mistral";
 	if ("stream_options" in payload || "max_completion_tokens" in payload || "reasoning_effort" in payload) {
 		return "openai-completions";
 	}
-	const roles = (payload.messages as unknown[]).map((m) => (isRecord(m) ? m.role : undefined));
-	if (roles.some((r) => r === "system" || r === "developer" || r === "tool")) return "openai-completions";
+	// O(1) first: Chat Completions carries the system prompt as the first message, Anthropic Messages at the top
+	// level (with its effort). The history is walked only for shapes neither pi-ai builder makes.
+	if (isCompletionsRole(messages[0])) return "openai-completions";
+	if ("max_tokens" in payload && ("system" in payload || "output_config" in payload)) return "anthropic-messages";
+	for (const m of messages) if (isCompletionsRole(m)) return "openai-completions";
 	if ("max_tokens" in payload) return "anthropic-messages";
 	return "openai-completions";
 }
+
+const isCompletionsRole = (m: unknown) =>
+	isRecord(m) && (m.role === "system" || m.role === "developer" || m.role === "tool");
 
 /**
  * The effort string a provider expects for a pi thinking level, as pi-ai 0.73.1 maps it:
@@ -83,47 +91,61 @@ export function rewritePayload(payload: unknown, plan: WirePlan): unknown {
 	try {
 		const family = detectFamily(payload);
 		if (family === "unknown" || !isRecord(payload)) return payload;
-		let out = setModel(payload, family, plan.modelId);
-		out = setEffort(out, family, plan.effort);
-		if (family === "openai-responses") out = addWebSearch(out, plan.webSearch);
-		if (family === "openai-responses" || family === "openai-completions") out = fillPromptCache(out, plan.promptCache);
-		return out;
+		// Each step reads the input and puts what it changes in one patch; the payload is copied once, at the end.
+		const patch: Payload = {};
+		setModel(payload, family, plan.modelId, patch);
+		setEffort(payload, family, plan.effort, patch);
+		if (family === "openai-responses") addWebSearch(payload, plan.webSearch, patch);
+		if (family === "openai-responses" || family === "openai-completions") {
+			fillPromptCache(payload, plan.promptCache, patch);
+		}
+		return applyPatch(payload, patch);
 	} catch {
 		return payload;
 	}
 }
 
-function setModel(payload: Payload, family: PayloadFamily, modelId: string): Payload {
-	const field = family === "bedrock" ? "modelId" : "model";
-	if (!modelId || payload[field] === modelId) return payload;
-	return { ...payload, [field]: modelId };
-}
-
-/** Only replaces an effort the builder already set: where pi-ai chose none (off, budgets), the rung's builder knew best. */
-function setEffort(payload: Payload, family: PayloadFamily, effort: string | undefined): Payload {
-	if (effort === undefined) return payload;
-	if (family === "openai-responses") return setNested(payload, "reasoning", "effort", effort);
-	if (family === "anthropic-messages") return setNested(payload, "output_config", "effort", effort);
-	if (family === "openai-completions") {
-		if (typeof payload.reasoning_effort === "string") {
-			return payload.reasoning_effort === effort ? payload : { ...payload, reasoning_effort: effort };
-		}
-		return setNested(payload, "reasoning", "effort", effort); // OpenRouter-style
+/**
+ * One shallow copy with the patch on top (same key order as a spread). Object.assign onto a fresh object follows
+ * V8's cached map transitions; adding keys to a spread copy builds a new hidden class on every request (~0.5 µs).
+ */
+function applyPatch(payload: Payload, patch: Payload): Payload {
+	for (const _ in patch) {
+		return Object.hasOwn(payload, "__proto__") ? { ...payload, ...patch } : Object.assign({}, payload, patch);
 	}
 	return payload;
 }
 
-function setNested(payload: Payload, key: string, field: string, value: string): Payload {
-	const inner = payload[key];
-	if (!isRecord(inner) || typeof inner[field] !== "string" || inner[field] === value) return payload;
-	return { ...payload, [key]: { ...inner, [field]: value } };
+function setModel(payload: Payload, family: PayloadFamily, modelId: string, patch: Payload): void {
+	const field = family === "bedrock" ? "modelId" : "model";
+	if (modelId && payload[field] !== modelId) patch[field] = modelId;
 }
 
-function addWebSearch(payload: Payload, search: WirePlan["webSearch"]): Payload {
-	if (!search.enabled) return payload;
-	if (payload.tools !== undefined && !Array.isArray(payload.tools)) return payload; // malformed: not ours to fix
+/** Only replaces an effort the builder already set: where pi-ai chose none (off, budgets), the rung's builder knew best. */
+function setEffort(payload: Payload, family: PayloadFamily, effort: string | undefined, patch: Payload): void {
+	if (effort === undefined) return;
+	if (family === "openai-responses") setNested(payload, "reasoning", "effort", effort, patch);
+	else if (family === "anthropic-messages") setNested(payload, "output_config", "effort", effort, patch);
+	else if (family === "openai-completions") {
+		if (typeof payload.reasoning_effort === "string") {
+			if (payload.reasoning_effort !== effort) patch.reasoning_effort = effort;
+		} else {
+			setNested(payload, "reasoning", "effort", effort, patch); // OpenRouter-style
+		}
+	}
+}
+
+function setNested(payload: Payload, key: string, field: string, value: string, patch: Payload): void {
+	const inner = payload[key];
+	if (!isRecord(inner) || typeof inner[field] !== "string" || inner[field] === value) return;
+	patch[key] = { ...inner, [field]: value };
+}
+
+function addWebSearch(payload: Payload, search: WirePlan["webSearch"], patch: Payload): void {
+	if (!search.enabled) return;
+	if (payload.tools !== undefined && !Array.isArray(payload.tools)) return; // malformed: not ours to fix
 	const tools = (payload.tools ?? []) as unknown[];
-	if (tools.some((t) => isRecord(t) && (t.type === "web_search" || t.type === "web_search_preview"))) return payload;
+	if (tools.some((t) => isRecord(t) && (t.type === "web_search" || t.type === "web_search_preview"))) return;
 	const tool: Payload = { type: "web_search" };
 	if (search.contextSize) tool.search_context_size = search.contextSize;
 	const location = search.location;
@@ -134,18 +156,15 @@ function addWebSearch(payload: Payload, search: WirePlan["webSearch"]): Payload 
 			...(location.timezone ? { timezone: location.timezone } : {}),
 		};
 	}
-	const out: Payload = { ...payload, tools: [...tools, tool] };
-	if (out.tool_choice === undefined) out.tool_choice = "auto";
-	return out;
+	patch.tools = [...tools, tool];
+	if (payload.tool_choice === undefined) patch.tool_choice = "auto";
 }
 
 /** pi sends neither field when the user turned caching off (cacheRetention "none"): then nothing is added. */
-function fillPromptCache(payload: Payload, cache: WirePlan["promptCache"]): Payload {
+function fillPromptCache(payload: Payload, cache: WirePlan["promptCache"], patch: Payload): void {
 	const key = payload.prompt_cache_key;
 	const retention = payload.prompt_cache_retention;
-	if (key === undefined && retention === undefined) return payload;
-	let out = payload;
-	if (key === undefined) out = { ...out, prompt_cache_key: cache.key };
-	if (retention === undefined && cache.retention !== null) out = { ...out, prompt_cache_retention: cache.retention };
-	return out;
+	if (key === undefined && retention === undefined) return;
+	if (key === undefined) patch.prompt_cache_key = cache.key;
+	if (retention === undefined && cache.retention !== null) patch.prompt_cache_retention = cache.retention;
 }

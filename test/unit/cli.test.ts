@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { flagOrderMessage, swallowedValue } from "../../src/cli.ts";
+import { flagOrderMessage, outputMode, swallowedValue } from "../../src/cli.ts";
 
 const F = "plan-auto-approve";
 test("finds the task pi swallowed as the flag's value", () => {
@@ -18,4 +18,11 @@ test("the right order swallows nothing", () => {
 });
 test("the message names the right order", () => {
 	assert.match(flagOrderMessage(F, "do it"), /Put the task first: pi -p "do it" --plan-auto-approve$/);
+});
+
+test("outputMode reads --mode like pi's parser (last wins)", () => {
+	assert.equal(outputMode(["node", "pi", "-p", "x"]), undefined);
+	assert.equal(outputMode(["node", "pi", "--mode", "json", "x"]), "json");
+	assert.equal(outputMode(["node", "pi", "--mode", "json", "--mode", "rpc"]), "rpc");
+	assert.equal(outputMode(["node", "pi", "--mode"]), undefined);
 });

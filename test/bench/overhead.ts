@@ -1,0 +1,284 @@
+/**
+ * Per-request and per-call overhead of the extension, against what pi does anyway on every request:
+ * - `rewritePayload` (and the whole `before_provider_request` hook path) vs `JSON.stringify` of the same payload,
+ *   on payloads pi-ai's real builders make from histories of N messages;
+ * - the ladder decision (`decideCall(toCallMessages(messages))`) vs `structuredClone(messages)`, which pi does for
+ *   the `context` event on every call.
+ */
+import { userInfo } from "node:os";
+import type { Api, Context } from "@mariozechner/pi-ai";
+import { defaultConfig, resolveConfig } from "../../src/config.ts";
+import { type AgentMessageLike, type BumpRules, decideCall, toCallMessages } from "../../src/ladder.ts";
+import { detectFamily, rewritePayload, type WirePlan } from "../../src/rewrite.ts";
+import type { Config } from "../../src/schema.ts";
+import { promptCacheKey, wirePlan } from "../../src/wire-plan.ts";
+import { buildPayload, familyModel } from "../helpers/payloads.ts";
+import { sessionContext, sessionMessages } from "./history.ts";
+import { compare, measure, type TimingOptions } from "./timing.ts";
+
+export interface FamilyCase {
+	api: Api;
+	id: string;
+	provider: string;
+	/** The rung model the rewrite retargets the payload to. */
+	rungId: string;
+}
+
+/** One builder per API family pi-ai 0.73.1 ships (Vertex shares Google's payload shape). */
+export const FAMILIES: FamilyCase[] = [
+	{ api: "openai-responses", id: "gpt-5.5", provider: "openai", rungId: "gpt-5.4-mini" },
+	{ api: "azure-openai-responses", id: "gpt-5.4", provider: "azure-openai-responses", rungId: "gpt-5.4-mini" },
+	{ api: "openai-codex-responses", id: "gpt-5.4", provider: "openai-codex", rungId: "gpt-5.4-mini" },
+	{ api: "openai-completions", id: "gpt-5.4", provider: "openai", rungId: "gpt-5.4-mini" },
+	{ api: "anthropic-messages", id: "claude-opus-4-6", provider: "anthropic", rungId: "claude-sonnet-4-6" },
+	{ api: "google-generative-ai", id: "gemini-2.5-pro", provider: "google", rungId: "gemini-2.5-flash" },
+	{
+		api: "mistral-conversations",
+		id: "magistral-medium-latest",
+		provider: "mistral",
+		rungId: "magistral-small-latest",
+	},
+	{
+		api: "bedrock-converse-stream",
+		id: "anthropic.claude-sonnet-4-5-20250929-v1:0",
+		provider: "amazon-bedrock",
+		rungId: "anthropic.claude-haiku-4-5-20251001-v1:0",
+	},
+];
+
+export const HISTORY_KEYS = ["input", "messages", "contents"] as const;
+
+/** Web search and the 24h prompt cache on (explicitly, through the real config code). */
+export function benchConfig(): Config {
+	const layer = { openaiWebSearch: { enabled: true }, openaiPromptCache: { retention: "24h" } };
+	const resolved = resolveConfig([{ source: "bench", text: JSON.stringify(layer) }]);
+	if (resolved.issues.length > 0) throw new Error(resolved.issues.map((i) => i.message).join("; "));
+	return resolved.config;
+}
+
+const BENCH_ENV = { PI_OPENAI_WEB_SEARCH: undefined } as const;
+
+export function planFor(payload: unknown, config: Config, rungId: string): WirePlan {
+	return wirePlan({
+		config,
+		family: detectFamily(payload),
+		modelId: rungId,
+		thinking: "medium",
+		thinkingLevelMap: undefined,
+		webSearchContextSize: "medium",
+		env: BENCH_ENV,
+		localTimezone: "Europe/Stockholm",
+		cacheKey: promptCacheKey(config.openaiPromptCache.keyPrefix, "bench", "/work/app"),
+	});
+}
+
+/**
+ * What index.ts's `before_provider_request` handler does per request, step for step: detect the family, build the
+ * wire plan (the local timezone from Intl, the user name, a hashed cache key) and rewrite.
+ */
+export function hookPath(payload: unknown, config: Config, rungId: string): unknown {
+	const wire = wirePlan({
+		config,
+		family: detectFamily(payload),
+		modelId: rungId,
+		thinking: "medium",
+		thinkingLevelMap: undefined,
+		webSearchContextSize: "medium",
+		env: process.env,
+		localTimezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+		cacheKey: promptCacheKey(config.openaiPromptCache.keyPrefix, userInfo().username, process.cwd()),
+	});
+	return rewritePayload(payload, wire);
+}
+
+/** How many history elements the rewrite reads (a counting Proxy in place of the history array). */
+export function historyReads(payload: Record<string, unknown>, plan: WirePlan): number {
+	const key = HISTORY_KEYS.find((k) => Array.isArray(payload[k]));
+	if (!key) return 0;
+	let reads = 0;
+	const proxy = new Proxy(payload[key] as unknown[], {
+		get(target, prop, receiver) {
+			if (typeof prop === "string" && /^\d+$/.test(prop)) reads++;
+			return Reflect.get(target, prop, receiver);
+		},
+		has(target, prop) {
+			if (typeof prop === "string" && /^\d+$/.test(prop)) reads++;
+			return Reflect.has(target, prop);
+		},
+	});
+	rewritePayload({ ...payload, [key]: proxy }, plan);
+	return reads;
+}
+
+/** Top-level fields the rewrite changed, and whether the history array is the very same object. */
+export function rewriteEffect(payload: Record<string, unknown>, out: unknown): { changed: string[]; shared: boolean } {
+	const o = out as Record<string, unknown>;
+	const keys = new Set([...Object.keys(payload), ...Object.keys(o)]);
+	const changed = [...keys].filter((k) => payload[k] !== o[k]).sort();
+	const shared = HISTORY_KEYS.every((k) => !(k in payload) || o[k] === payload[k]);
+	return { changed, shared };
+}
+
+export interface RewriteRow {
+	api: Api;
+	model: string;
+	messages: number;
+	payloadBytes: number;
+	rewriteNs: number;
+	stringifyNs: number;
+	/** rewrite / stringify, %. */
+	ratioPct: number;
+	/** The whole before_provider_request path (ladder resolution, wire plan, rewrite). */
+	hookNs: number;
+	hookRatioPct: number;
+	/** Top-level payload fields the rewrite replaced. */
+	changed: string[];
+	/** The history array of the output is the input's (not copied). */
+	historyShared: boolean;
+	/** History elements read by one rewrite. */
+	historyReads: number;
+	samples: number;
+}
+
+export interface RewriteOptions {
+	sizes: number[];
+	timing: TimingOptions;
+	families?: FamilyCase[];
+	onRow?: (row: RewriteRow) => void;
+}
+
+export async function runRewriteBench(opts: RewriteOptions): Promise<RewriteRow[]> {
+	process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+	const config = benchConfig();
+	const rows: RewriteRow[] = [];
+	for (const size of opts.sizes) {
+		const context: Context = sessionContext(size);
+		for (const fam of opts.families ?? FAMILIES) {
+			const model = familyModel(fam.api, fam.id, fam.provider, { thinkingLevelMap: { xhigh: "xhigh" } });
+			const payload = await buildPayload(model, context, "high");
+			const plan = planFor(payload, config, fam.rungId);
+			const out = rewritePayload(payload, plan);
+			const effect = rewriteEffect(payload, out);
+			const [rw, js] = compare(
+				() => rewritePayload(payload, plan),
+				() => JSON.stringify(payload),
+				opts.timing,
+			);
+			const [hook, js2] = compare(
+				() => hookPath(payload, config, fam.rungId),
+				() => JSON.stringify(payload),
+				{ ...opts.timing, budgetMs: opts.timing.budgetMs / 2 },
+			);
+			const stringifyNs = (js.nsPerOp + js2.nsPerOp) / 2;
+			const row: RewriteRow = {
+				api: fam.api,
+				model: fam.id,
+				messages: size,
+				payloadBytes: Buffer.byteLength(JSON.stringify(payload)),
+				rewriteNs: rw.nsPerOp,
+				stringifyNs,
+				ratioPct: (rw.nsPerOp / stringifyNs) * 100,
+				hookNs: hook.nsPerOp,
+				hookRatioPct: (hook.nsPerOp / stringifyNs) * 100,
+				changed: effect.changed,
+				historyShared: effect.shared,
+				historyReads: historyReads(payload, plan),
+				samples: rw.samples,
+			};
+			rows.push(row);
+			opts.onRow?.(row);
+		}
+	}
+	return rows;
+}
+
+export const DEFAULT_RULES: BumpRules = defaultConfig().reasoningBump;
+
+export interface DecideRow {
+	messages: number;
+	/** Messages since the last user message: what decideCall walks. */
+	segment: number;
+	/** decideCall(toCallMessages(messages)): what the `context` handler does per call. */
+	decideNs: number;
+	/** toCallMessages alone (walks the whole history). */
+	distilNs: number;
+	/** decideCall alone on already distilled messages (walks the segment). */
+	decideOnlyNs: number;
+	cloneNs: number;
+	/** decide / clone, %. */
+	ratioPct: number;
+	distilRatioPct: number;
+	decideOnlyRatioPct: number;
+	rung: number;
+	samples: number;
+}
+
+export function runDecideBench(opts: { sizes: number[]; timing: TimingOptions; onRow?: (row: DecideRow) => void }) {
+	const rows: DecideRow[] = [];
+	for (const size of opts.sizes) {
+		const messages = sessionMessages(size) as AgentMessageLike[];
+		const distilled = toCallMessages(messages);
+		let lastUser = -1;
+		for (let i = messages.length - 1; i >= 0 && lastUser < 0; i--) if (messages[i]?.role === "user") lastUser = i;
+		const decide = () => decideCall("implementing", 5, toCallMessages(messages), DEFAULT_RULES);
+		const [d, c] = compare(decide, () => structuredClone(messages), opts.timing);
+		const half = { ...opts.timing, budgetMs: opts.timing.budgetMs / 3 };
+		const [distil, c2] = compare(
+			() => toCallMessages(messages),
+			() => structuredClone(messages),
+			half,
+		);
+		const only = measure(() => decideCall("implementing", 5, distilled, DEFAULT_RULES), half);
+		const cloneNs = (c.nsPerOp + c2.nsPerOp) / 2;
+		const row: DecideRow = {
+			messages: size,
+			segment: messages.length - 1 - lastUser,
+			decideNs: d.nsPerOp,
+			distilNs: distil.nsPerOp,
+			decideOnlyNs: only.nsPerOp,
+			cloneNs,
+			ratioPct: (d.nsPerOp / cloneNs) * 100,
+			distilRatioPct: (distil.nsPerOp / cloneNs) * 100,
+			decideOnlyRatioPct: (only.nsPerOp / cloneNs) * 100,
+			rung: decide()?.rung ?? -1,
+			samples: d.samples,
+		};
+		rows.push(row);
+		opts.onRow?.(row);
+	}
+	return rows;
+}
+
+/** The per-request pieces of the `before_provider_request` path outside the rewrite, each on its own. */
+export interface HookBreakdown {
+	/** `Intl.DateTimeFormat().resolvedOptions().timeZone` (the local timezone for web search locations). */
+	intlTimezoneNs: number;
+	/** `os.userInfo().username` (for the prompt cache key). */
+	userInfoNs: number;
+	/** `promptCacheKey(...)` (sha256 of user and cwd). */
+	promptCacheKeyNs: number;
+	/** `wirePlan(...)` with both values precomputed. */
+	wirePlanNs: number;
+}
+
+export function runHookBreakdown(timing: TimingOptions): HookBreakdown {
+	const config = benchConfig();
+	const cacheKey = promptCacheKey(config.openaiPromptCache.keyPrefix, "bench", "/work/app");
+	const input = {
+		config,
+		family: "openai-responses" as const,
+		modelId: "gpt-5.4-mini",
+		thinking: "medium",
+		thinkingLevelMap: undefined,
+		webSearchContextSize: "medium" as const,
+		env: process.env,
+		localTimezone: "Europe/Stockholm",
+		cacheKey,
+	};
+	return {
+		intlTimezoneNs: measure(() => Intl.DateTimeFormat().resolvedOptions().timeZone, timing).nsPerOp,
+		userInfoNs: measure(() => userInfo().username, timing).nsPerOp,
+		promptCacheKeyNs: measure(() => promptCacheKey("p:", "user", "/work/app"), timing).nsPerOp,
+		wirePlanNs: measure(() => wirePlan(input), timing).nsPerOp,
+	};
+}

@@ -1,0 +1,398 @@
+/**
+ * The whole bench as one importable function: overhead, start-up, savings on the trace; the targets and whether
+ * each was met; a text report. `bench.ts` is the command line around it.
+ */
+import { readFileSync } from "node:fs";
+import { arch, availableParallelism, cpus, loadavg, release, totalmem, type } from "node:os";
+import {
+	type DecideRow,
+	type HookBreakdown,
+	type RewriteRow,
+	runDecideBench,
+	runHookBreakdown,
+	runRewriteBench,
+} from "./overhead.ts";
+import { runStartupBench, type StartupResult } from "./startup.ts";
+import { FULL_TIMING, QUICK_TIMING, type TimingOptions } from "./timing.ts";
+import { LADDERS, loadTrace, runTrace, type TraceRun } from "./trace.ts";
+
+export interface BenchOptions {
+	/** History sizes (messages) for the overhead figures. */
+	sizes: number[];
+	/** Start-up runs of each variant; 0 skips the start-up bench. */
+	runs: number;
+	timing: TimingOptions;
+	log?: (line: string) => void;
+}
+
+export const FULL_OPTIONS: BenchOptions = { sizes: [10, 100, 1000, 10000], runs: 8, timing: FULL_TIMING };
+export const QUICK_OPTIONS: BenchOptions = { sizes: [10], runs: 1, timing: QUICK_TIMING };
+
+export interface Target {
+	id: string;
+	description: string;
+	target: string;
+	value: string;
+	met: boolean;
+}
+
+export interface TraceSensitivity {
+	ladder: string;
+	variant: string;
+	costPctOfFlat: number;
+}
+
+export interface BenchResults {
+	date: string;
+	machine: {
+		os: string;
+		cpu: string;
+		cores: number;
+		availableParallelism: number;
+		memoryGiB: number;
+		node: string;
+		/** os.loadavg() (1, 5, 15 min) when the bench started and ended: other work on the machine adds noise. */
+		loadAverage: { start: number[]; end: number[] };
+	};
+	versions: { piCodingAgent: string; piAi: string };
+	options: { sizes: number[]; runs: number; timing: TimingOptions };
+	rewrite: RewriteRow[];
+	/** Per family: median rewrite ns at the largest size / at the smallest (1.0 = flat). */
+	rewriteGrowth: { api: string; fromNs: number; toNs: number; factor: number; historyReads: number[] }[];
+	hookBreakdown: HookBreakdown;
+	decide: DecideRow[];
+	startup: StartupResult | undefined;
+	trace: {
+		description: string;
+		calls: number;
+		runs: TraceRun[];
+		sensitivity: TraceSensitivity[];
+	};
+	targets: Target[];
+	durationMs: number;
+	/** Wall-clock ms per part of the bench. */
+	phaseMs: Record<"rewrite" | "decide" | "startup" | "trace", number>;
+}
+
+const packageVersion = (name: string) =>
+	(
+		JSON.parse(readFileSync(new URL(`../../node_modules/${name}/package.json`, import.meta.url), "utf8")) as {
+			version: string;
+		}
+	).version;
+
+const load = () => loadavg().map((n) => Math.round(n * 100) / 100);
+
+export function machine(loadAtStart: number[]): BenchResults["machine"] {
+	const list = cpus();
+	return {
+		os: `${type()} ${release()} ${arch()}`,
+		cpu: list[0]?.model.trim() ?? "unknown",
+		cores: list.length,
+		availableParallelism: availableParallelism(),
+		memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+		node: process.version,
+		loadAverage: { start: loadAtStart, end: load() },
+	};
+}
+
+/** The trace on both ladders, plus what moves the figure (same code, another config layer or a subset). */
+export function traceSection(): BenchResults["trace"] {
+	const trace = loadTrace();
+	const runs = LADDERS.map((ladder) => runTrace(trace, ladder));
+	const sensitivity: TraceSensitivity[] = [];
+	for (const ladder of LADDERS) {
+		const base = runs.find((r) => r.ladder === ladder.name) as TraceRun;
+		sensitivity.push({
+			ladder: ladder.name,
+			variant: "as configured (the target figure)",
+			costPctOfFlat: base.costPctOfFlat,
+		});
+		const impl = base.calls.filter((c) => c.reason !== "planning");
+		sensitivity.push({
+			ladder: ladder.name,
+			variant: "implementation calls only (planning is rung 0 by design)",
+			costPctOfFlat: (sum(impl.map((c) => c.cost)) / sum(impl.map((c) => c.flatCost))) * 100,
+		});
+		const noPm = runTrace(trace, ladder, { reasoningBump: { bumpOnPackageManagerCommand: false } });
+		sensitivity.push({
+			ladder: ladder.name,
+			variant: "bumpOnPackageManagerCommand: false (only failures bump)",
+			costPctOfFlat: noPm.costPctOfFlat,
+		});
+		sensitivity.push({
+			ladder: ladder.name,
+			variant: "cold cache on every model switch (prompt caches are per model)",
+			costPctOfFlat: base.coldCache.costPctOfFlat,
+		});
+	}
+	return { description: trace.description, calls: runs[0]?.calls.length ?? 0, runs, sensitivity };
+}
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
+const pct = (n: number, digits = 3) => `${n.toFixed(digits)}%`;
+
+function growth(rows: RewriteRow[]): BenchResults["rewriteGrowth"] {
+	const apis = [...new Set(rows.map((r) => r.api))];
+	return apis.map((api) => {
+		const mine = rows.filter((r) => r.api === api).sort((a, b) => a.messages - b.messages);
+		const first = mine[0] as RewriteRow;
+		const last = mine[mine.length - 1] as RewriteRow;
+		return {
+			api,
+			fromNs: first.rewriteNs,
+			toNs: last.rewriteNs,
+			factor: last.rewriteNs / first.rewriteNs,
+			historyReads: mine.map((r) => r.historyReads),
+		};
+	});
+}
+
+export function targets(r: Omit<BenchResults, "targets" | "durationMs" | "phaseMs">): Target[] {
+	const out: Target[] = [];
+	const worst = r.rewrite.reduce((a, b) => (b.ratioPct > a.ratioPct ? b : a), r.rewrite[0] as RewriteRow);
+	out.push({
+		id: "rewrite-ratio",
+		description: "rewritePayload / JSON.stringify of the same payload, every family and history size",
+		target: "≤ 1%",
+		value: `max ${pct(worst.ratioPct)} (${worst.api}, ${worst.messages} messages)`,
+		met: r.rewrite.every((row) => row.ratioPct <= 1),
+	});
+	const maxReads = Math.max(...r.rewrite.map((row) => row.historyReads));
+	const shared = r.rewrite.every((row) => row.historyShared);
+	const maxFactor = Math.max(...r.rewriteGrowth.map((g) => g.factor));
+	out.push({
+		id: "rewrite-flat",
+		description:
+			"the rewrite neither copies nor walks the history: output shares the input's history array, history elements read per rewrite do not grow with N",
+		target: "history shared; reads constant (≤ 1)",
+		value: `shared: ${shared}; max reads ${maxReads}; time growth ${r.options.sizes[0]} → ${r.options.sizes.at(-1)} messages: max ${maxFactor.toFixed(2)}×`,
+		met: shared && maxReads <= 1 && r.rewriteGrowth.every((g) => g.historyReads.every((n) => n === g.historyReads[0])),
+	});
+	const worstDecide = r.decide.reduce((a, b) => (b.ratioPct > a.ratioPct ? b : a), r.decide[0] as DecideRow);
+	out.push({
+		id: "decide-vs-clone",
+		description: "decideCall(toCallMessages(messages)) / structuredClone(messages) (pi clones for the context event)",
+		target: "≪ the clone (≤ 5%)",
+		value: `max ${pct(worstDecide.ratioPct, 2)} (${worstDecide.messages} messages); decideCall alone ${pct(worstDecide.decideOnlyRatioPct, 4)}`,
+		met: r.decide.every((row) => row.ratioPct <= 5),
+	});
+	if (r.startup) {
+		out.push({
+			id: "startup-ratio",
+			description: `${r.startup.command}: median with -e <repo> / median without`,
+			target: "≤ 1.10",
+			value: `${r.startup.ratio.toFixed(3)} (${r.startup.with.medianWallMs.toFixed(0)} ms vs ${r.startup.without.medianWallMs.toFixed(0)} ms, ${r.startup.runs} runs each; cpu ${r.startup.cpuRatio?.toFixed(3) ?? "-"}; an empty extension: ${r.startup.emptyRatio.toFixed(3)})`,
+			met: r.startup.ratio <= 1.1 && r.startup.extensionLoaded,
+		});
+	}
+	for (const run of r.trace.runs) {
+		out.push({
+			id: `trace-${run.ladder}`,
+			description: `trace cost vs flat rung 0 (same tokens at rung 0's prices): ${run.label}`,
+			target: "≤ 40% of flat",
+			value: `${run.costPctOfFlat.toFixed(1)}% ($${run.summary.cost.toFixed(4)} vs $${(run.summary.flatCost ?? 0).toFixed(4)})`,
+			met: run.costPctOfFlat <= 40,
+		});
+	}
+	return out;
+}
+
+export async function runBench(opts: BenchOptions): Promise<BenchResults> {
+	const started = performance.now();
+	const loadAtStart = load();
+	const log = opts.log ?? (() => {});
+	const phaseMs = { rewrite: 0, decide: 0, startup: 0, trace: 0 };
+	let mark = performance.now();
+	const phase = (name: keyof typeof phaseMs) => {
+		const now = performance.now();
+		phaseMs[name] = Math.round(now - mark);
+		mark = now;
+	};
+	log(`rewrite overhead: sizes ${opts.sizes.join(", ")} …`);
+	const rewrite = await runRewriteBench({
+		sizes: opts.sizes,
+		timing: opts.timing,
+		onRow: (row) => log(`  ${row.api} ${row.messages}: ${pct(row.ratioPct)}`),
+	});
+	const hookBreakdown = runHookBreakdown({ ...opts.timing, budgetMs: opts.timing.budgetMs / 4 });
+	phase("rewrite");
+	log("ladder decision vs structuredClone …");
+	const decide = runDecideBench({
+		sizes: opts.sizes,
+		timing: opts.timing,
+		onRow: (row) => log(`  ${row.messages}: ${pct(row.ratioPct, 2)}`),
+	});
+	phase("decide");
+	let startup: StartupResult | undefined;
+	if (opts.runs > 0) {
+		log(`start-up: ${opts.runs} runs each …`);
+		startup = await runStartupBench({ runs: opts.runs });
+	}
+	phase("startup");
+	log("trace …");
+	const partial = {
+		date: new Date().toISOString(),
+		machine: machine(loadAtStart),
+		versions: {
+			piCodingAgent: packageVersion("@mariozechner/pi-coding-agent"),
+			piAi: packageVersion("@mariozechner/pi-ai"),
+		},
+		options: { sizes: opts.sizes, runs: opts.runs, timing: opts.timing },
+		rewrite,
+		rewriteGrowth: growth(rewrite),
+		hookBreakdown,
+		decide,
+		startup,
+		trace: traceSection(),
+	};
+	phase("trace");
+	return { ...partial, targets: targets(partial), durationMs: Math.round(performance.now() - started), phaseMs };
+}
+
+// ------------------------------------------------------------------------------------------------ the report
+
+function table(head: string[], rows: string[][], right: boolean[] = []): string[] {
+	const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+	const line = (cells: string[]) =>
+		cells
+			.map((c, i) => (right[i] ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number)))
+			.join("  ")
+			.trimEnd();
+	return [line(head), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)];
+}
+
+const ns = (n: number) =>
+	n >= 1e6 ? `${(n / 1e6).toFixed(2)} ms` : n >= 1e3 ? `${(n / 1e3).toFixed(1)} µs` : `${n.toFixed(0)} ns`;
+const usd = (n: number | undefined) => (n === undefined ? "-" : `$${n.toFixed(4)}`);
+
+export function formatReport(r: BenchResults): string {
+	const out: string[] = [];
+	const m = r.machine;
+	out.push(`pi-plan-stepdown bench — ${r.date}`);
+	out.push(`${m.os}, ${m.cpu} × ${m.cores}, node ${m.node}, pi ${r.versions.piCodingAgent} (pi-ai ${r.versions.piAi})`);
+	out.push(`load average at start ${m.loadAverage.start.join(" ")}, at end ${m.loadAverage.end.join(" ")}`);
+	out.push("");
+	out.push("1a. rewritePayload vs JSON.stringify (same payload, pi-ai's real builders; median per op)");
+	out.push(
+		...table(
+			[
+				"api",
+				"messages",
+				"payload",
+				"rewrite",
+				"stringify",
+				"rewrite/str",
+				"hook path",
+				"hook/str",
+				"reads",
+				"changed",
+			],
+			r.rewrite.map((row) => [
+				row.api,
+				String(row.messages),
+				`${(row.payloadBytes / 1024).toFixed(0)} KB`,
+				ns(row.rewriteNs),
+				ns(row.stringifyNs),
+				pct(row.ratioPct),
+				ns(row.hookNs),
+				pct(row.hookRatioPct, 2),
+				String(row.historyReads),
+				row.changed.join(","),
+			]),
+			[false, true, true, true, true, true, true, true, true, false],
+		),
+	);
+	out.push("   reads: history elements one rewrite reads; the output shares the input's history array in every row:");
+	out.push(`   ${r.rewrite.every((row) => row.historyShared)}. Rewrite time growth (largest / smallest history):`);
+	out.push(`   ${r.rewriteGrowth.map((g) => `${g.api} ${g.factor.toFixed(2)}×`).join(", ")}`);
+	const h = r.hookBreakdown;
+	out.push(
+		`   hook path = index.ts before_provider_request: detectFamily + wirePlan + rewrite, per request. Its fixed cost:`,
+	);
+	out.push(
+		`   Intl.DateTimeFormat().resolvedOptions() ${ns(h.intlTimezoneNs)}, os.userInfo() ${ns(h.userInfoNs)}, promptCacheKey ${ns(h.promptCacheKeyNs)}, wirePlan ${ns(h.wirePlanNs)}`,
+	);
+	out.push("");
+	out.push("1b. ladder decision per call vs structuredClone(messages) (pi clones for the context event)");
+	out.push(
+		...table(
+			["messages", "segment", "decide", "clone", "decide/clone", "toCallMessages", "decideCall only"],
+			r.decide.map((row) => [
+				String(row.messages),
+				String(row.segment),
+				ns(row.decideNs),
+				ns(row.cloneNs),
+				pct(row.ratioPct, 2),
+				`${ns(row.distilNs)} (${pct(row.distilRatioPct, 2)})`,
+				`${ns(row.decideOnlyNs)} (${pct(row.decideOnlyRatioPct, 4)})`,
+			]),
+			[true, true, true, true, true, true, true],
+		),
+	);
+	out.push("");
+	if (r.startup) {
+		const s = r.startup;
+		out.push(`2. start-up: ${s.command}, isolated sandbox, ${s.runs} interleaved runs each (after a warm-up)`);
+		out.push(
+			...table(
+				["variant", "wall median", "cpu median", "wall runs (ms)"],
+				(
+					[
+						["without -e", s.without],
+						["-e <repo root>", s.with],
+						["-e empty .ts extension", s.empty],
+						["-e copy, imports ./x.ts", s.tsImports],
+					] as const
+				).map(([name, v]) => [
+					name,
+					`${v.medianWallMs.toFixed(0)} ms`,
+					v.medianCpuMs === undefined ? "-" : `${v.medianCpuMs.toFixed(0)} ms`,
+					v.wallMs.map((x) => x.toFixed(0)).join(", "),
+				]),
+				[false, true, true, false],
+			).map((line) => `   ${line}`),
+		);
+		out.push(
+			`   ratio with/without: wall ${s.ratio.toFixed(3)}, cpu ${s.cpuRatio?.toFixed(3) ?? "-"}; an empty extension: wall ${s.emptyRatio.toFixed(3)}; ours beyond an empty one: ${(s.with.medianWallMs - s.empty.medianWallMs).toFixed(0)} ms`,
+		);
+		out.push(
+			`   the same extension with relative imports written ./x.ts instead of ./x.js: wall ${s.tsImportsRatio.toFixed(3)}, cpu ${s.tsImportsCpuRatio?.toFixed(3) ?? "-"}`,
+		);
+		out.push(`   extension really loaded (its flag is in pi --help -e <repo>): ${s.extensionLoaded}`);
+		out.push("");
+	}
+	out.push(`3. savings on test/bench/trace.json (${r.trace.calls} calls): ${r.trace.description}`);
+	for (const run of r.trace.runs) {
+		out.push("");
+		out.push(`   ${run.label}`);
+		out.push(
+			`   rungs per call: ${run.calls.map((c) => (c.error ? `${c.rung}!` : String(c.rung))).join(" ")}  (! = failed call, retried)`,
+		);
+		out.push(...run.table.map((line) => `   ${line}`));
+		out.push(
+			`   cost ${usd(run.summary.cost)} = ${run.costPctOfFlat.toFixed(1)}% of flat rung 0 ${usd(run.summary.flatCost)}; cold-cache sensitivity: ${run.coldCache.costPctOfFlat.toFixed(1)}%`,
+		);
+	}
+	out.push("");
+	out.push("   what moves the figure (cost as % of flat rung 0):");
+	out.push(
+		...table(
+			["ladder", "variant", "% of flat"],
+			r.trace.sensitivity.map((s) => [s.ladder, s.variant, `${s.costPctOfFlat.toFixed(1)}%`]),
+			[false, false, true],
+		).map((line) => `   ${line}`),
+	);
+	out.push("");
+	out.push("targets");
+	out.push(
+		...table(
+			["", "target", "value", "id"],
+			r.targets.map((t) => [t.met ? "MET" : "NOT MET", t.target, t.value, t.id]),
+		),
+	);
+	out.push("");
+	const phases = Object.entries(r.phaseMs).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`);
+	out.push(`bench took ${(r.durationMs / 1000).toFixed(1)} s (${phases.join(", ")})`);
+	return out.join("\n");
+}

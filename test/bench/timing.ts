@@ -1,0 +1,110 @@
+/**
+ * Micro-timing: warm-up, batches sized to a minimum duration, A and B alternated batch by batch (so drift hits both
+ * alike), median ns per operation. Ratios are only ever taken between figures of the same run.
+ *
+ * Heavy operations (≥ 1 ms, e.g. stringifying or cloning a 10,000-message history) leave tens of MB of garbage; a
+ * full GC runs between their batches, untimed, so that one side's garbage is not collected on the other side's
+ * clock. Garbage a batch makes itself is still collected (and timed) inside it.
+ */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+
+setFlagsFromString("--expose-gc");
+const collect = runInNewContext("gc") as () => void;
+const HEAVY_NS = 1e6;
+
+export interface TimingOptions {
+	/** Wall-clock budget for the whole comparison, ms. */
+	budgetMs: number;
+	/** Minimum duration of one batch, ms (fast operations are repeated until a batch lasts this long). */
+	batchMs: number;
+	/** Warm-up per function before measuring, ms (at least 3 calls). */
+	warmupMs: number;
+	/** Minimum batches per side. */
+	minSamples: number;
+	/** Maximum batches per side. */
+	maxSamples: number;
+}
+
+export const FULL_TIMING: TimingOptions = { budgetMs: 500, batchMs: 2, warmupMs: 50, minSamples: 7, maxSamples: 300 };
+export const QUICK_TIMING: TimingOptions = { budgetMs: 20, batchMs: 0.2, warmupMs: 5, minSamples: 3, maxSamples: 20 };
+
+export interface Measurement {
+	/** Median ns per operation over the batches. */
+	nsPerOp: number;
+	/** Batches measured. */
+	samples: number;
+	/** Operations per batch. */
+	batch: number;
+}
+
+/** Keeps results alive so the engine cannot drop the measured work. */
+let sink: unknown;
+export const keep = (value: unknown) => {
+	sink = value;
+};
+export const lastKept = () => sink;
+
+export function median(values: readonly number[]): number {
+	const sorted = [...values].sort((a, b) => a - b);
+	const mid = sorted.length >> 1;
+	return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function once(fn: () => unknown): number {
+	const start = process.hrtime.bigint();
+	keep(fn());
+	return Number(process.hrtime.bigint() - start);
+}
+
+function batchOf(fn: () => unknown, n: number): number {
+	const start = process.hrtime.bigint();
+	for (let i = 0; i < n; i++) keep(fn());
+	return Number(process.hrtime.bigint() - start) / n;
+}
+
+/** How many calls make one batch of at least `batchMs`, after a warm-up that lets the JIT optimise `fn`. */
+function calibrate(fn: () => unknown, opts: TimingOptions): number {
+	const target = opts.batchMs * 1e6;
+	let n = 1;
+	const warm = performance.now() + opts.warmupMs;
+	for (let i = 0; i < 3 || performance.now() < warm; i++) once(fn);
+	for (;;) {
+		const perOp = batchOf(fn, n);
+		if (perOp * n >= target || n >= 1 << 20) return n;
+		n = Math.min(1 << 20, Math.max(n * 2, Math.ceil(target / Math.max(perOp, 1))));
+	}
+}
+
+/** Times `a` and `b`, alternating batches. */
+export function compare(a: () => unknown, b: () => unknown, opts: TimingOptions): [Measurement, Measurement] {
+	const na = calibrate(a, opts);
+	const nb = calibrate(b, opts);
+	const sa: number[] = [];
+	const sb: number[] = [];
+	let heavy = false;
+	const deadline = performance.now() + opts.budgetMs;
+	while (sa.length < opts.maxSamples && (sa.length < opts.minSamples || performance.now() < deadline)) {
+		if (heavy) collect();
+		sa.push(batchOf(a, na));
+		if (heavy) collect();
+		sb.push(batchOf(b, nb));
+		heavy ||= (sa.at(-1) as number) >= HEAVY_NS || (sb.at(-1) as number) >= HEAVY_NS;
+	}
+	return [
+		{ nsPerOp: median(sa), samples: sa.length, batch: na },
+		{ nsPerOp: median(sb), samples: sb.length, batch: nb },
+	];
+}
+
+/** Times one function on its own. */
+export function measure(fn: () => unknown, opts: TimingOptions): Measurement {
+	const n = calibrate(fn, opts);
+	const samples: number[] = [];
+	const deadline = performance.now() + opts.budgetMs;
+	while (samples.length < opts.maxSamples && (samples.length < opts.minSamples || performance.now() < deadline)) {
+		if ((samples.at(-1) ?? 0) >= HEAVY_NS) collect();
+		samples.push(batchOf(fn, n));
+	}
+	return { nsPerOp: median(samples), samples: samples.length, batch: n };
+}

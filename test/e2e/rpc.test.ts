@@ -1,0 +1,369 @@
+/**
+ * pi --mode rpc with this repo as an extension, against the scripted mock LLM: /plan, the approval dialog through
+ * the rpc extension-UI protocol (Start / Refine / Cancel), the implementation stepping down the ladder, a user
+ * follow-up, /stepdown and /stepdown-off, and the planning guards on write and bash. Every test asserts the exact
+ * model and effort of each call on the wire, what pi recorded in the session, and that settings.json is untouched.
+ */
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type TestContext, test } from "node:test";
+import {
+	agentEndWith,
+	assertSettingsUnchanged,
+	callRecords,
+	hasPlanBlock,
+	onlySession,
+	send,
+	settingsBytes,
+	stateRecords,
+	toolEnds,
+	uiAfter,
+	wireLabels,
+} from "../helpers/e2e.js";
+import { type MockLlm, startMockLlm } from "../helpers/mock-llm.js";
+import { makeSandbox, type PiRpc, type Sandbox, startPiRpc } from "../helpers/pi-harness.js";
+import { bash, CROSS_PROVIDER_LADDER, PLAN_TEXT, PROVIDERS, USER_SETTINGS, write } from "./fixtures.js";
+
+/** CROSS_PROVIDER_LADDER as it reaches the wire: rung index → provider/model:effort. */
+const RUNG = ["oai/gpt-big:high", "ant/claude-sonnet-4-6:medium", "chat/chat-tiny:low"] as const;
+/** USER_SETTINGS' own model and thinking level. */
+const USER_MODEL = "oai/gpt-mid:medium";
+const PLAN_TOOLS = ["read", "bash", "grep", "find", "ls"];
+const USER_TOOLS = ["read", "bash", "edit", "write"];
+const DIALOG_TITLE = "Plan ready — what next?";
+const START = "Start implementation";
+const REFINE = "Refine — stay in plan mode";
+const CANCEL = "Cancel — leave plan mode";
+
+interface Rig {
+	mock: MockLlm;
+	sandbox: Sandbox;
+	rpc: PiRpc;
+	settingsBefore: Buffer;
+	/** Stops pi and checks settings.json is byte-identical to what the user had. */
+	finish(): Promise<void>;
+}
+
+async function rig(t: TestContext, files: Record<string, string> = {}): Promise<Rig> {
+	const mock = await startMockLlm({ providers: PROVIDERS, script: [] });
+	const sandbox = makeSandbox({ mock, settings: USER_SETTINGS, planConfig: CROSS_PROVIDER_LADDER, files });
+	const settingsBefore = settingsBytes(sandbox);
+	const rpc = startPiRpc(sandbox, [], { extension: "." });
+	t.after(async () => {
+		await rpc.close();
+		await mock.close();
+		sandbox.cleanup();
+	});
+	return {
+		mock,
+		sandbox,
+		rpc,
+		settingsBefore,
+		async finish() {
+			await rpc.close();
+			assertSettingsUnchanged(sandbox, settingsBefore);
+		},
+	};
+}
+
+/** Waits until pi reports it is not streaming (after a dialog answer the run's end is processed asynchronously). */
+async function idle(rpc: PiRpc, timeoutMs = 10_000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const state = await rpc.request({ type: "get_state" });
+		const data = state.data as { isStreaming?: boolean } | undefined;
+		if (data?.isStreaming === false) return;
+		if (Date.now() > deadline) throw new Error("pi still streaming");
+		await new Promise((resolve) => setTimeout(resolve, 30));
+	}
+}
+
+/** `/plan`, then a task: resolves with the approval dialog once the planning run has ended. */
+async function planUntilDialog(rpc: PiRpc, task: string) {
+	let mark = rpc.events.length;
+	await send(rpc, "/plan");
+	const on = await uiAfter(rpc, mark, "notify");
+	assert.equal(on.message, "plan-stepdown: plan mode on. Every planning call uses [0] oai/gpt-big:high.");
+	mark = rpc.events.length;
+	await send(rpc, task);
+	const dialog = await uiAfter(rpc, mark, "select");
+	assert.equal(dialog.title, DIALOG_TITLE);
+	assert.deepEqual(dialog.options, [START, REFINE, CANCEL]);
+	return dialog;
+}
+
+const projectFile = (sandbox: Sandbox, name: string) => join(sandbox.projectDir, name);
+
+test("approve: planning on rung 0, implementation 1, 2, 2; a follow-up 0, 1, 2; /stepdown; /stepdown-off", async (t) => {
+	const { mock, sandbox, rpc, finish } = await rig(t);
+
+	mock.setScript([bash("ls"), { text: PLAN_TEXT }]);
+	const dialog = await planUntilDialog(rpc, "Create hello.txt with a greeting");
+	assert.deepEqual(wireLabels(mock.requests), [RUNG[0], RUNG[0]]);
+	for (const req of mock.requests) {
+		assert.deepEqual(req.toolNames, PLAN_TOOLS, "planning calls are offered the plan tools only");
+		assert.ok(hasPlanBlock(req), "planning calls carry the planning block");
+	}
+	assert.equal(mock.requests[0].lastUserText, "Create hello.txt with a greeting");
+
+	// Start implementation: a new run on rung 1, one rung lower per call, the last rung repeats.
+	mock.setScript([write("hello.txt", "Hello, world\n"), bash("cat hello.txt"), { text: "Implemented." }]);
+	let mark = rpc.events.length;
+	rpc.respondUi(dialog.id, { value: START });
+	await agentEndWith(rpc, mark, "Implemented.");
+	const impl = mock.requests.slice(2);
+	assert.deepEqual(wireLabels(impl), [RUNG[1], RUNG[2], RUNG[2]]);
+	assert.match(impl[0].lastUserText ?? "", /^The plan above is approved\./);
+	for (const req of impl) {
+		assert.deepEqual(req.toolNames, ["read", "bash", "edit", "write", "grep", "find", "ls"]);
+		assert.ok(!hasPlanBlock(req), "implementation calls carry no planning block");
+	}
+	// The status line (setStatus) names the real model of each call in flight, then the idle top of the ladder.
+	const statuses = rpc.events
+		.slice(mark)
+		.filter((e) => e.type === "extension_ui_request" && e.method === "setStatus" && e.statusKey === "plan-stepdown")
+		.map((e) => e.statusText);
+	assert.deepEqual(
+		statuses.filter((s) => typeof s === "string" && s.startsWith("▶")),
+		["▶ impl [1/3] ant/claude-sonnet-4-6:medium", "▶ impl [2/3] chat/chat-tiny:low", "▶ impl [2/3] chat/chat-tiny:low"],
+	);
+	assert.equal(statuses.at(-1), "⏸ impl [0/3] oai/gpt-big:high");
+	assert.equal(readFileSync(projectFile(sandbox, "hello.txt"), "utf8"), "Hello, world\n");
+	assert.deepEqual(
+		impl[2].toolResults.map((r) => [r.name, r.text.trim()]),
+		[["bash", "Hello, world"]],
+	);
+
+	// A user follow-up: control was back with the user, so the first call is on rung 0 again.
+	mock.setScript([bash("ls"), bash("wc -l hello.txt"), { text: "Checked." }]);
+	const beforeFollowUp = mock.requests.length;
+	await rpc.prompt("Check the file once more");
+	assert.deepEqual(wireLabels(mock.requests.slice(beforeFollowUp)), [RUNG[0], RUNG[1], RUNG[2]]);
+
+	const { entries } = onlySession(sandbox);
+	assert.deepEqual(
+		callRecords(entries).map((c) => `${c.rung} ${c.phase} ${c.reason} ${c.model}:${c.thinking}`),
+		[
+			"0 planning planning oai/gpt-big:high",
+			"0 planning planning oai/gpt-big:high",
+			"1 implementing kickoff ant/claude-sonnet-4-6:medium",
+			"2 implementing step chat/chat-tiny:low",
+			"2 implementing step chat/chat-tiny:low",
+			"0 implementing user-turn oai/gpt-big:high",
+			"1 implementing step ant/claude-sonnet-4-6:medium",
+			"2 implementing step chat/chat-tiny:low",
+		],
+	);
+	assert.deepEqual(
+		stateRecords(entries).map((s) => s.mode),
+		["planning", "implementing"],
+	);
+
+	// /stepdown: a notify with mode, cursor (back at the top after the run) and the ladder with ▶ at the cursor.
+	mark = rpc.events.length;
+	await send(rpc, "/stepdown");
+	const report = await uiAfter(rpc, mark, "notify");
+	const lines = (report.message ?? "").split("\n");
+	assert.equal(lines[0], "plan-stepdown: mode implementing, cursor 0");
+	assert.equal(lines[1], "last call: rung 2 chat/chat-tiny:low (step)");
+	const ladder = lines.slice(lines.indexOf("ladder:") + 1, lines.indexOf("ladder:") + 4);
+	assert.deepEqual(ladder, [
+		"▶ [0] oai/gpt-big:high  web_search medium",
+		"  [1] ant/claude-sonnet-4-6:medium  web_search default",
+		"  [2] chat/chat-tiny:low  web_search default",
+	]);
+	assert.ok(
+		lines.some(
+			(l) => l.startsWith("  /ladder = ") && l.endsWith(`← ${join(sandbox.projectDir, ".pi", "plan-stepdown.json")}`),
+		),
+		`the report names the file that set the ladder:\n${report.message}`,
+	);
+
+	// /stepdown-off: the user's own model and tools again.
+	mark = rpc.events.length;
+	await send(rpc, "/stepdown-off");
+	const off = await uiAfter(rpc, mark, "notify");
+	assert.equal(off.message, "plan-stepdown: off. Your own model and tools are back.");
+	const cleared = await uiAfter(rpc, mark, "setStatus", (e) => e.statusKey === "plan-stepdown");
+	assert.equal(cleared.statusText, undefined);
+
+	mock.setScript([{ text: "Plain answer." }]);
+	const beforeOff = mock.requests.length;
+	await rpc.prompt("What is in hello.txt?");
+	const own = mock.requests.slice(beforeOff);
+	assert.deepEqual(wireLabels(own), [USER_MODEL]);
+	assert.deepEqual(own[0].toolNames, USER_TOOLS, "the user's tools are back (write offered)");
+	assert.ok(!hasPlanBlock(own[0]));
+
+	const after = onlySession(sandbox).entries;
+	assert.equal(callRecords(after).length, 8, "no plan-stepdown:call is recorded once the mode is off");
+	assert.deepEqual(
+		stateRecords(after).map((s) => s.mode),
+		["planning", "implementing", "off"],
+	);
+	const lastAssistant = after.filter((e) => e.type === "message").at(-1)?.message as Record<string, unknown>;
+	assert.deepEqual([lastAssistant.provider, lastAssistant.model], ["oai", "gpt-mid"]);
+	await finish();
+});
+
+test("refine: the feedback reaches the wire as the next user message, on rung 0 without write", async (t) => {
+	const { mock, sandbox, rpc, finish } = await rig(t);
+	mock.setScript([{ text: PLAN_TEXT }, { text: "Plan:\n1. Create HELLO.TXT\n2. cat it" }, { text: PLAN_TEXT }]);
+	const first = await planUntilDialog(rpc, "Create hello.txt");
+
+	let mark = rpc.events.length;
+	rpc.respondUi(first.id, { value: REFINE });
+	const input = await uiAfter(rpc, mark, "input");
+	assert.equal(input.title, "What should change in the plan?");
+	mark = rpc.events.length;
+	rpc.respondUi(input.id, { value: "  Use an upper-case file name  " });
+	const second = await uiAfter(rpc, mark, "select");
+	assert.equal(second.title, DIALOG_TITLE);
+
+	assert.deepEqual(wireLabels(mock.requests), [RUNG[0], RUNG[0]]);
+	const refined = mock.requests[1];
+	assert.equal(
+		refined.lastUserText,
+		"Refine the plan with this feedback, then give the full revised plan:\n\nUse an upper-case file name",
+	);
+	assert.deepEqual(refined.toolNames, PLAN_TOOLS, "still planning: no write tool offered");
+	assert.ok(hasPlanBlock(refined));
+
+	// Dismissing the dialog (escape) leaves the mode as it is: the next prompt is planned again on rung 0.
+	mark = rpc.events.length;
+	rpc.respondUi(second.id, { cancelled: true });
+	await idle(rpc);
+	await send(rpc, "One more thing: keep it short");
+	const third = await uiAfter(rpc, mark, "select");
+	assert.deepEqual(wireLabels(mock.requests), [RUNG[0], RUNG[0], RUNG[0]]);
+	assert.deepEqual(mock.requests[2].toolNames, PLAN_TOOLS);
+	rpc.respondUi(third.id, { cancelled: true });
+	await idle(rpc);
+
+	const { entries } = onlySession(sandbox);
+	assert.deepEqual(
+		callRecords(entries).map((c) => `${c.rung} ${c.phase}`),
+		["0 planning", "0 planning", "0 planning"],
+	);
+	assert.deepEqual(
+		stateRecords(entries).map((s) => s.mode),
+		["planning"],
+	);
+	await finish();
+});
+
+test("cancel: leaves plan mode; the next prompt goes to the user's model with the user's tools", async (t) => {
+	const { mock, sandbox, rpc, finish } = await rig(t);
+	mock.setScript([{ text: PLAN_TEXT }, { text: "Answered on my own model." }]);
+	const dialog = await planUntilDialog(rpc, "Create hello.txt");
+
+	const mark = rpc.events.length;
+	rpc.respondUi(dialog.id, { value: CANCEL });
+	const left = await uiAfter(rpc, mark, "notify");
+	assert.equal(left.message, "plan-stepdown: left plan mode; your tools and model are back.");
+	const cleared = await uiAfter(rpc, mark, "setStatus", (e) => e.statusKey === "plan-stepdown");
+	assert.equal(cleared.statusText, undefined, "the status line is cleared");
+	await idle(rpc);
+
+	await rpc.prompt("Just answer");
+	assert.deepEqual(wireLabels(mock.requests), [RUNG[0], USER_MODEL]);
+	assert.deepEqual(mock.requests[1].toolNames, USER_TOOLS);
+	assert.ok(!hasPlanBlock(mock.requests[1]));
+
+	const { entries } = onlySession(sandbox);
+	assert.equal(callRecords(entries).length, 1);
+	assert.deepEqual(
+		stateRecords(entries).map((s) => s.mode),
+		["planning", "off"],
+	);
+	await finish();
+});
+
+test("planning: a write the model attempts anyway never runs", async (t) => {
+	// Plain /plan: write is not among the run's tools at all, so pi itself rejects the call before any hook.
+	const { mock, sandbox, rpc, finish } = await rig(t);
+	mock.setScript([write("blocked.txt", "should not exist\n"), { text: PLAN_TEXT }]);
+	const dialog = await planUntilDialog(rpc, "Create blocked.txt");
+
+	assert.deepEqual(wireLabels(mock.requests), [RUNG[0], RUNG[0]]);
+	assert.ok(!existsSync(projectFile(sandbox, "blocked.txt")), "the write did not run");
+	const [result] = toolEnds(rpc);
+	assert.equal(result?.toolName, "write");
+	assert.equal(result?.isError, true);
+	assert.match(mock.requests[1].toolResults[0]?.text ?? "", /write/i);
+
+	rpc.respondUi(dialog.id, { cancelled: true });
+	await idle(rpc);
+	await finish();
+});
+
+test("auto-approve planning: write is in the run but hidden; called anyway it is blocked with plan-stepdown's reason", async (t) => {
+	const mock = await startMockLlm({ providers: PROVIDERS, script: [] });
+	const sandbox = makeSandbox({ mock, settings: USER_SETTINGS, planConfig: CROSS_PROVIDER_LADDER });
+	const settingsBefore = settingsBytes(sandbox);
+	const rpc = startPiRpc(sandbox, ["--plan-auto-approve"], { extension: "." });
+	t.after(async () => {
+		await rpc.close();
+		await mock.close();
+		sandbox.cleanup();
+	});
+	mock.setScript([write("blocked.txt", "should not exist\n"), { text: PLAN_TEXT }, { text: "Implemented." }]);
+	const mark = rpc.events.length;
+	await send(rpc, "Create blocked.txt");
+	await idle(rpc);
+	assert.ok(
+		rpc.events.slice(mark).some((e) => e.type === "agent_end"),
+		"the run ended",
+	);
+
+	assert.deepEqual(wireLabels(mock.requests), [RUNG[0], RUNG[0], RUNG[1]]);
+	assert.deepEqual(mock.requests[0].toolNames, PLAN_TOOLS, "the model is offered only the plan tools while planning");
+	assert.ok(!existsSync(projectFile(sandbox, "blocked.txt")), "the write did not run");
+	assert.deepEqual(mock.requests[1].toolResults, [
+		{
+			name: "write",
+			text: "plan-stepdown: write is not available while planning. Finish the plan; it runs after approval.",
+		},
+	]);
+	assert.ok(mock.requests[2].toolNames.includes("write"), "after approval the implementation call is offered write");
+	await rpc.close();
+	assertSettingsUnchanged(sandbox, settingsBefore);
+});
+
+test("planning: mutating bash (rm, touch) is refused, read-only bash (ls) runs", async (t) => {
+	const { mock, sandbox, rpc, finish } = await rig(t, { "keep.txt": "keep me\n" });
+	mock.setScript([bash("rm keep.txt"), bash("touch x"), bash("ls"), { text: PLAN_TEXT }]);
+	const dialog = await planUntilDialog(rpc, "Clean up the project");
+
+	assert.deepEqual(wireLabels(mock.requests), [RUNG[0], RUNG[0], RUNG[0], RUNG[0]]);
+	const [rm, touch, ls] = toolEnds(rpc);
+	for (const [refused, command] of [
+		[rm, "rm keep.txt"],
+		[touch, "touch x"],
+	] as const) {
+		assert.equal(refused?.toolName, "bash");
+		assert.equal(refused?.isError, true, `${command} is refused`);
+		assert.match(refused?.text ?? "", /^plan-stepdown: refused while planning: /);
+		assert.ok(refused?.text.endsWith(`Only read-only commands run in plan mode.\nCommand: ${command}`), refused?.text);
+	}
+	assert.equal(ls?.isError, false, "ls runs");
+	assert.deepEqual(ls?.text.trim().split("\n"), ["keep.txt"]);
+
+	assert.ok(existsSync(projectFile(sandbox, "keep.txt")), "rm did not run");
+	assert.ok(!existsSync(projectFile(sandbox, "x")), "touch did not run");
+	// The refusals reached the model as the tool results of the next calls.
+	assert.match(
+		mock.requests[1].toolResults[0]?.text ?? "",
+		/^plan-stepdown: refused while planning: .*Command: rm keep\.txt$/s,
+	);
+	assert.match(
+		mock.requests[2].toolResults[0]?.text ?? "",
+		/^plan-stepdown: refused while planning: .*Command: touch x$/s,
+	);
+	assert.equal(mock.requests[3].toolResults[0]?.text.trim(), "keep.txt");
+
+	rpc.respondUi(dialog.id, { cancelled: true });
+	await idle(rpc);
+	await finish();
+});
