@@ -128,6 +128,8 @@ export interface RewriteRow {
 	stringifyNs: number;
 	/** rewrite / stringify, %. */
 	ratioPct: number;
+	/** The same on the wall clock (disturbed by other load on the machine). */
+	wallRatioPct: number;
 	/** The whole before_provider_request path (ladder resolution, wire plan, rewrite). */
 	hookNs: number;
 	hookRatioPct: number;
@@ -178,6 +180,7 @@ export async function runRewriteBench(opts: RewriteOptions): Promise<RewriteRow[
 				rewriteNs: rw.nsPerOp,
 				stringifyNs,
 				ratioPct: (rw.nsPerOp / stringifyNs) * 100,
+				wallRatioPct: (rw.wallNsPerOp / ((js.wallNsPerOp + js2.wallNsPerOp) / 2)) * 100,
 				hookNs: hook.nsPerOp,
 				hookRatioPct: (hook.nsPerOp / stringifyNs) * 100,
 				changed: effect.changed,
@@ -207,6 +210,8 @@ export interface DecideRow {
 	cloneNs: number;
 	/** decide / clone, %. */
 	ratioPct: number;
+	/** The same on the wall clock. */
+	wallRatioPct: number;
 	distilRatioPct: number;
 	decideOnlyRatioPct: number;
 	rung: number;
@@ -238,6 +243,7 @@ export function runDecideBench(opts: { sizes: number[]; timing: TimingOptions; o
 			decideOnlyNs: only.nsPerOp,
 			cloneNs,
 			ratioPct: (d.nsPerOp / cloneNs) * 100,
+			wallRatioPct: (d.wallNsPerOp / c.wallNsPerOp) * 100,
 			distilRatioPct: (distil.nsPerOp / cloneNs) * 100,
 			decideOnlyRatioPct: (only.nsPerOp / cloneNs) * 100,
 			rung: decide()?.rung ?? -1,

@@ -55,7 +55,7 @@ export interface BenchResults {
 		loadAverage: { start: number[]; end: number[] };
 	};
 	versions: { piCodingAgent: string; piAi: string };
-	options: { sizes: number[]; runs: number; timing: TimingOptions };
+	options: { sizes: number[]; runs: number; timing: TimingOptions; clock: string };
 	rewrite: RewriteRow[];
 	/** Per family: median rewrite ns at the largest size / at the smallest (1.0 = flat). */
 	rewriteGrowth: { api: string; fromNs: number; toNs: number; factor: number; historyReads: number[] }[];
@@ -238,7 +238,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
 			piCodingAgent: packageVersion("@mariozechner/pi-coding-agent"),
 			piAi: packageVersion("@mariozechner/pi-ai"),
 		},
-		options: { sizes: opts.sizes, runs: opts.runs, timing: opts.timing },
+		options: {
+			sizes: opts.sizes,
+			runs: opts.runs,
+			timing: opts.timing,
+			clock: "micro-benchmarks: process CPU time (user + system) per op, median of batches; start-up: wall clock",
+		},
 		rewrite,
 		rewriteGrowth: growth(rewrite),
 		hookBreakdown,
@@ -273,7 +278,7 @@ export function formatReport(r: BenchResults): string {
 	out.push(`${m.os}, ${m.cpu} × ${m.cores}, node ${m.node}, pi ${r.versions.piCodingAgent} (pi-ai ${r.versions.piAi})`);
 	out.push(`load average at start ${m.loadAverage.start.join(" ")}, at end ${m.loadAverage.end.join(" ")}`);
 	out.push("");
-	out.push("1a. rewritePayload vs JSON.stringify (same payload, pi-ai's real builders; median per op)");
+	out.push("1a. rewritePayload vs JSON.stringify (same payload, pi-ai's real builders; median CPU time per op)");
 	out.push(
 		...table(
 			[
@@ -314,7 +319,7 @@ export function formatReport(r: BenchResults): string {
 		`   Intl.DateTimeFormat().resolvedOptions() ${ns(h.intlTimezoneNs)}, os.userInfo() ${ns(h.userInfoNs)}, promptCacheKey ${ns(h.promptCacheKeyNs)}, wirePlan ${ns(h.wirePlanNs)}`,
 	);
 	out.push("");
-	out.push("1b. ladder decision per call vs structuredClone(messages) (pi clones for the context event)");
+	out.push("1b. ladder decision per call vs structuredClone(messages) (pi clones for the context event; CPU time)");
 	out.push(
 		...table(
 			["messages", "segment", "decide", "clone", "decide/clone", "toCallMessages", "decideCall only"],

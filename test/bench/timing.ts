@@ -2,6 +2,9 @@
  * Micro-timing: warm-up, batches sized to a minimum duration, A and B alternated batch by batch (so drift hits both
  * alike), median ns per operation. Ratios are only ever taken between figures of the same run.
  *
+ * The clock is the process's CPU time (user + system, `process.cpuUsage`): on a shared machine, wall-clock batches
+ * are stretched whenever the scheduler runs someone else, CPU time is not. Wall-clock medians are kept alongside.
+ *
  * Heavy operations (≥ 1 ms, e.g. stringifying or cloning a 10,000-message history) leave tens of MB of garbage; a
  * full GC runs between their batches, untimed, so that one side's garbage is not collected on the other side's
  * clock. Garbage a batch makes itself is still collected (and timed) inside it.
@@ -16,7 +19,7 @@ const HEAVY_NS = 1e6;
 export interface TimingOptions {
 	/** Wall-clock budget for the whole comparison, ms. */
 	budgetMs: number;
-	/** Minimum duration of one batch, ms (fast operations are repeated until a batch lasts this long). */
+	/** Minimum CPU time of one batch, ms (fast operations are repeated until a batch lasts this long). */
 	batchMs: number;
 	/** Warm-up per function before measuring, ms (at least 3 calls). */
 	warmupMs: number;
@@ -30,8 +33,10 @@ export const FULL_TIMING: TimingOptions = { budgetMs: 500, batchMs: 2, warmupMs:
 export const QUICK_TIMING: TimingOptions = { budgetMs: 20, batchMs: 0.2, warmupMs: 5, minSamples: 3, maxSamples: 20 };
 
 export interface Measurement {
-	/** Median ns per operation over the batches. */
+	/** Median CPU ns per operation over the batches. */
 	nsPerOp: number;
+	/** Median wall-clock ns per operation over the batches. */
+	wallNsPerOp: number;
 	/** Batches measured. */
 	samples: number;
 	/** Operations per batch. */
@@ -51,16 +56,21 @@ export function median(values: readonly number[]): number {
 	return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-function once(fn: () => unknown): number {
-	const start = process.hrtime.bigint();
-	keep(fn());
-	return Number(process.hrtime.bigint() - start);
+interface Sample {
+	cpu: number;
+	wall: number;
 }
 
-function batchOf(fn: () => unknown, n: number): number {
-	const start = process.hrtime.bigint();
+/** n calls; CPU and wall-clock ns per call. */
+function batchOf(fn: () => unknown, n: number): Sample {
+	const wall = process.hrtime.bigint();
+	const cpu = process.cpuUsage();
 	for (let i = 0; i < n; i++) keep(fn());
-	return Number(process.hrtime.bigint() - start) / n;
+	const used = process.cpuUsage(cpu);
+	return {
+		cpu: ((used.user + used.system) * 1000) / n,
+		wall: Number(process.hrtime.bigint() - wall) / n,
+	};
 }
 
 /** How many calls make one batch of at least `batchMs`, after a warm-up that lets the JIT optimise `fn`. */
@@ -68,43 +78,52 @@ function calibrate(fn: () => unknown, opts: TimingOptions): number {
 	const target = opts.batchMs * 1e6;
 	let n = 1;
 	const warm = performance.now() + opts.warmupMs;
-	for (let i = 0; i < 3 || performance.now() < warm; i++) once(fn);
+	for (let i = 0; i < 3 || performance.now() < warm; i++) keep(fn());
 	for (;;) {
-		const perOp = batchOf(fn, n);
+		// Sized on the wall clock (CPU time has µs resolution); preemption can only make batches shorter.
+		const perOp = Math.max(batchOf(fn, n).wall, 1);
 		if (perOp * n >= target || n >= 1 << 20) return n;
-		n = Math.min(1 << 20, Math.max(n * 2, Math.ceil(target / Math.max(perOp, 1))));
+		n = Math.min(1 << 20, Math.max(n * 2, Math.ceil(target / perOp)));
 	}
+}
+
+function summarise(samples: Sample[], batch: number): Measurement {
+	return {
+		nsPerOp: median(samples.map((s) => s.cpu)),
+		wallNsPerOp: median(samples.map((s) => s.wall)),
+		samples: samples.length,
+		batch,
+	};
 }
 
 /** Times `a` and `b`, alternating batches. */
 export function compare(a: () => unknown, b: () => unknown, opts: TimingOptions): [Measurement, Measurement] {
 	const na = calibrate(a, opts);
 	const nb = calibrate(b, opts);
-	const sa: number[] = [];
-	const sb: number[] = [];
+	const sa: Sample[] = [];
+	const sb: Sample[] = [];
 	let heavy = false;
 	const deadline = performance.now() + opts.budgetMs;
 	while (sa.length < opts.maxSamples && (sa.length < opts.minSamples || performance.now() < deadline)) {
 		if (heavy) collect();
-		sa.push(batchOf(a, na));
+		const x = batchOf(a, na);
+		sa.push(x);
 		if (heavy) collect();
-		sb.push(batchOf(b, nb));
-		heavy ||= (sa.at(-1) as number) >= HEAVY_NS || (sb.at(-1) as number) >= HEAVY_NS;
+		const y = batchOf(b, nb);
+		sb.push(y);
+		heavy ||= x.cpu >= HEAVY_NS || y.cpu >= HEAVY_NS;
 	}
-	return [
-		{ nsPerOp: median(sa), samples: sa.length, batch: na },
-		{ nsPerOp: median(sb), samples: sb.length, batch: nb },
-	];
+	return [summarise(sa, na), summarise(sb, nb)];
 }
 
 /** Times one function on its own. */
 export function measure(fn: () => unknown, opts: TimingOptions): Measurement {
 	const n = calibrate(fn, opts);
-	const samples: number[] = [];
+	const samples: Sample[] = [];
 	const deadline = performance.now() + opts.budgetMs;
 	while (samples.length < opts.maxSamples && (samples.length < opts.minSamples || performance.now() < deadline)) {
-		if ((samples.at(-1) ?? 0) >= HEAVY_NS) collect();
+		if ((samples.at(-1)?.cpu ?? 0) >= HEAVY_NS) collect();
 		samples.push(batchOf(fn, n));
 	}
-	return { nsPerOp: median(samples), samples: samples.length, batch: n };
+	return summarise(samples, n);
 }

@@ -94,3 +94,11 @@ export const write = (path: string, content: string): MockReply => ({
 	toolCalls: [{ name: "write", arguments: { path, content } }],
 });
 export const bash = (command: string): MockReply => ({ toolCalls: [{ name: "bash", arguments: { command } }] });
+
+/** CROSS_PROVIDER_LADDER as it reaches the wire: rung index → provider/model:effort. */
+export const CROSS_RUNGS = ["oai/gpt-big:high", "ant/claude-sonnet-4-6:medium", "chat/chat-tiny:low"] as const;
+/** USER_SETTINGS' own model and thinking level, as it reaches the wire. */
+export const USER_MODEL = "oai/gpt-mid:medium";
+/** The default plan tools, and the tools pi starts with (what /stepdown-off restores). */
+export const PLAN_TOOLS = ["read", "bash", "grep", "find", "ls"];
+export const USER_TOOLS = ["read", "bash", "edit", "write"];

@@ -31,6 +31,7 @@ import {
 	type SandboxOptions,
 	type SessionEntry,
 } from "../helpers/pi-harness.ts";
+import { PREDECESSOR_CONFIG } from "../helpers/predecessor.ts";
 import {
 	bash,
 	CROSS_PROVIDER_LADDER,
@@ -627,28 +628,12 @@ function field(body: unknown, ...path: string[]): unknown {
 // scenario 5: a pi-model-staging config, unchanged
 // ---------------------------------------------------------------------------------------------
 
-/** pi-model-staging 0.3.2's documented example (test/unit/config.test.ts PREDECESSOR_CONFIG) on the mock's models. */
+/** pi-model-staging 0.3.2's documented example, unchanged but for the provider and ids of the mock's models. */
+const MOCK_IDS: Record<string, string> = { "gpt-5.5": "gpt-big", "gpt-5.4": "gpt-mid", "gpt-5.4-mini": "gpt-small" };
 const PREDECESSOR = {
+	...PREDECESSOR_CONFIG,
 	provider: "oai",
-	ladder: [
-		{ modelId: "gpt-big", thinking: "xhigh", webSearchContextSize: "high" },
-		{ modelId: "gpt-mid", thinking: "xhigh", webSearchContextSize: "high" },
-		{ modelId: "gpt-mid", thinking: "high", webSearchContextSize: "medium" },
-		{ modelId: "gpt-mid", thinking: "medium", webSearchContextSize: "medium" },
-		{ modelId: "gpt-small", thinking: "xhigh", webSearchContextSize: "low" },
-	],
-	tools: {
-		plan: ["read", "bash", "grep", "find", "ls"],
-		implementation: ["read", "bash", "edit", "write", "grep", "find", "ls"],
-	},
-	reasoningBump: {
-		bumpOnFailedBash: true,
-		bumpOnFailedTool: true,
-		bumpOnPackageManagerCommand: true,
-		packageManagerCommands: ["npm", "pnpm", "yarn", "bun"],
-	},
-	openaiPromptCache: { keyPrefix: "pi-model-staging:", retention: "24h" },
-	openaiWebSearch: { enabled: true, locationEnabled: true },
+	ladder: PREDECESSOR_CONFIG.ladder.map((rung) => ({ ...rung, modelId: MOCK_IDS[rung.modelId] })),
 };
 
 /** The predecessor's models (gpt-5.5, gpt-5.4, gpt-5.4-mini) all accept xhigh: so do the stand-ins here. */

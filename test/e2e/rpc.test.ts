@@ -23,14 +23,20 @@ import {
 } from "../helpers/e2e.js";
 import { type MockLlm, startMockLlm } from "../helpers/mock-llm.js";
 import { makeSandbox, type PiRpc, type Sandbox, startPiRpc } from "../helpers/pi-harness.js";
-import { bash, CROSS_PROVIDER_LADDER, PLAN_TEXT, PROVIDERS, USER_SETTINGS, write } from "./fixtures.js";
+import {
+	bash,
+	CROSS_PROVIDER_LADDER,
+	CROSS_RUNGS,
+	PLAN_TEXT,
+	PLAN_TOOLS,
+	PROVIDERS,
+	USER_MODEL,
+	USER_SETTINGS,
+	USER_TOOLS,
+	write,
+} from "./fixtures.js";
 
-/** CROSS_PROVIDER_LADDER as it reaches the wire: rung index → provider/model:effort. */
-const RUNG = ["oai/gpt-big:high", "ant/claude-sonnet-4-6:medium", "chat/chat-tiny:low"] as const;
-/** USER_SETTINGS' own model and thinking level. */
-const USER_MODEL = "oai/gpt-mid:medium";
-const PLAN_TOOLS = ["read", "bash", "grep", "find", "ls"];
-const USER_TOOLS = ["read", "bash", "edit", "write"];
+const RUNG = CROSS_RUNGS;
 const DIALOG_TITLE = "Plan ready — what next?";
 const START = "Start implementation";
 const REFINE = "Refine — stay in plan mode";

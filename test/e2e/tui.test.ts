@@ -22,12 +22,19 @@ import {
 import { startMockLlm } from "../helpers/mock-llm.js";
 import { makeSandbox, PI_CLI, piEnv, REPO_ROOT } from "../helpers/pi-harness.js";
 import { startTmux, tmuxAvailable } from "../helpers/tmux.js";
-import { CROSS_PROVIDER_LADDER, PLAN_TEXT, PROVIDERS, USER_SETTINGS, write } from "./fixtures.js";
+import {
+	CROSS_PROVIDER_LADDER,
+	CROSS_RUNGS,
+	PLAN_TEXT,
+	PLAN_TOOLS,
+	PROVIDERS,
+	USER_MODEL,
+	USER_SETTINGS,
+	USER_TOOLS,
+	write,
+} from "./fixtures.js";
 
-const RUNG = ["oai/gpt-big:high", "ant/claude-sonnet-4-6:medium", "chat/chat-tiny:low"] as const;
-const USER_MODEL = "oai/gpt-mid:medium";
-const PLAN_TOOLS = ["read", "bash", "grep", "find", "ls"];
-const USER_TOOLS = ["read", "bash", "edit", "write"];
+const RUNG = CROSS_RUNGS;
 
 /**
  * The user has run this pi before: on a first run the TUI records `lastChangelogVersion` in settings.json itself

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { Api, Model } from "@mariozechner/pi-ai";
 import { attach, detach, isAttached, realModel } from "../../src/attach.ts";
 import { PLANNING_INSTRUCTIONS, systemPromptFor, toolsFor } from "../../src/prompts.ts";
 import { ROUTER_API } from "../../src/router.ts";
+import { familyModel } from "../helpers/payloads.ts";
 
 describe("systemPromptFor", () => {
 	test("adds the planning block while planning, once", () => {
@@ -35,18 +35,7 @@ describe("toolsFor", () => {
 });
 
 describe("attach / detach", () => {
-	const model = (): Model<Api> => ({
-		id: "m",
-		name: "m",
-		api: "openai-responses",
-		provider: "p",
-		baseUrl: "u",
-		reasoning: true,
-		input: ["text"],
-		cost: { input: 1, output: 2, cacheRead: 0, cacheWrite: 0 },
-		contextWindow: 1,
-		maxTokens: 1,
-	});
+	const model = () => familyModel("openai-responses", "m", "p");
 	test("routes the object through the router and back, keeping its identity", () => {
 		const m = model();
 		attach(m);

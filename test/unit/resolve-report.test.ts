@@ -5,20 +5,10 @@ import { resolveConfig } from "../../src/config.ts";
 import { statusText, stepdownReport } from "../../src/report.ts";
 import { callThinking, type RegistryLike, resolveLadder, rungRef } from "../../src/resolve.ts";
 import type { Config } from "../../src/schema.ts";
+import { familyModel } from "../helpers/payloads.ts";
 
-const model = (provider: string, id: string, extra: Partial<Model<Api>> = {}): Model<Api> => ({
-	id,
-	name: id,
-	api: "openai-responses",
-	provider,
-	baseUrl: "u",
-	reasoning: true,
-	input: ["text"],
-	cost: { input: 1, output: 2, cacheRead: 0, cacheWrite: 0 },
-	contextWindow: 1,
-	maxTokens: 1,
-	...extra,
-});
+const model = (provider: string, id: string, extra: Partial<Model<Api>> = {}) =>
+	familyModel((extra.api ?? "openai-responses") as Api, id, provider, extra);
 
 function registry(models: Model<Api>[], withoutKey: string[] = []): RegistryLike {
 	return {
