@@ -5,11 +5,11 @@
  * a counterfactual on identical token counts, not a claim about quality.
  */
 import type { Api, Model } from "@mariozechner/pi-ai";
-import type { Trigger } from "./ladder.js";
-import type { RegistryLike } from "./resolve.js";
-import { rungRef } from "./resolve.js";
-import type { Config } from "./schema.js";
-import { CALL_TYPE, type CallEntry, isCallEntry } from "./state.js";
+import type { Trigger } from "./ladder.ts";
+import type { RegistryLike } from "./resolve.ts";
+import { rungRef } from "./resolve.ts";
+import type { Config } from "./schema.ts";
+import { CALL_TYPE, type CallEntry, isCallEntry } from "./state.ts";
 
 export interface Tokens {
 	input: number;

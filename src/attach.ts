@@ -5,7 +5,7 @@
  * module can still undo it.
  */
 import type { Api, Model } from "@mariozechner/pi-ai";
-import { ROUTER_API } from "./router.js";
+import { ROUTER_API } from "./router.ts";
 
 const ORIGINAL_API = Symbol.for("pi-plan-stepdown.originalApi");
 

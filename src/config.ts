@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TSchema } from "typebox";
 import { Value } from "typebox/value";
-import { type Config, ConfigSchema } from "./schema.js";
+import { type Config, ConfigSchema } from "./schema.ts";
 
 export const CONFIG_FILE_NAME = "plan-stepdown.json";
 export const DEFAULTS_SOURCE = "built-in defaults";

@@ -7,17 +7,17 @@ import { userInfo } from "node:os";
 import type { Api, AssistantMessage, Model, ModelThinkingLevel } from "@mariozechner/pi-ai";
 import type { ExtensionAPI, ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { getAgentDir } from "@mariozechner/pi-coding-agent";
-import { accountingSummary, summaryLine } from "./accounting.js";
-import { attach, detach, isAttached, realModel } from "./attach.js";
-import { checkPlanBash, invalidPatterns } from "./bash-guard.js";
-import { flagOrderMessage, outputMode, swallowedValue, writeRealStdout } from "./cli.js";
-import { formatIssue, type ResolvedConfig, readLayers, resolveConfig } from "./config.js";
-import { type Decision, decideCall, KICKOFF_TYPE, type Mode, toCallMessages } from "./ladder.js";
-import { KICKOFF_TEXT, refineText, WRITE_TOOLS } from "./prompts.js";
-import { type RungView, statusText, stepdownReport } from "./report.js";
-import { callThinking, type LadderResolution, type RegistryLike, resolveLadder } from "./resolve.js";
-import { detectFamily, rewritePayload } from "./rewrite.js";
-import { type CallPlan, createRouter, ROUTER_API, ROUTER_PROVIDER } from "./router.js";
+import { accountingSummary, summaryLine } from "./accounting.ts";
+import { attach, detach, isAttached, realModel } from "./attach.ts";
+import { checkPlanBash, invalidPatterns } from "./bash-guard.ts";
+import { flagOrderMessage, outputMode, swallowedValue, writeRealStdout } from "./cli.ts";
+import { formatIssue, type ResolvedConfig, readLayers, resolveConfig } from "./config.ts";
+import { currentSegment, type Decision, decideCall, KICKOFF_TYPE, type Mode, toCallMessages } from "./ladder.ts";
+import { KICKOFF_TEXT, refineText, WRITE_TOOLS } from "./prompts.ts";
+import { type RungView, statusText, stepdownReport } from "./report.ts";
+import { callThinking, type LadderResolution, type RegistryLike, resolveLadder } from "./resolve.ts";
+import { detectFamily, rewritePayload } from "./rewrite.ts";
+import { type CallPlan, createRouter, ROUTER_API, ROUTER_PROVIDER } from "./router.ts";
 import {
 	CALL_TYPE,
 	type CallEntry,
@@ -26,8 +26,8 @@ import {
 	STATE_TYPE,
 	type StateEntry,
 	SUMMARY_TYPE,
-} from "./state.js";
-import { promptCacheKey, wirePlan } from "./wire-plan.js";
+} from "./state.ts";
+import { promptCacheKey, wirePlan } from "./wire-plan.ts";
 
 const STATUS_KEY = "plan-stepdown";
 const FLAG_AUTO = "plan-auto-approve";
@@ -384,7 +384,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 		pendingDecision = decideCall(
 			state.mode,
 			ladderLength(),
-			toCallMessages(event.messages),
+			toCallMessages(currentSegment(event.messages)),
 			resolved.config.reasoningBump,
 		);
 	});
@@ -401,12 +401,8 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			thinkingLevelMap: plan.model.thinkingLevelMap,
 			webSearchContextSize: plan.webSearchContextSize,
 			env: process.env,
-			localTimezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
-			cacheKey: promptCacheKey(
-				resolved.config.openaiPromptCache.keyPrefix,
-				safeUsername(),
-				ctxRef?.cwd ?? process.cwd(),
-			),
+			localTimezone: machine().timezone,
+			cacheKey: cacheKey(resolved.config.openaiPromptCache.keyPrefix, ctxRef?.cwd ?? process.cwd()),
 		});
 		const next = rewritePayload(event.payload, wire);
 		return next === event.payload ? undefined : next;
@@ -538,6 +534,21 @@ export default function planStepdown(pi: ExtensionAPI): void {
 		ctxRef = ctx;
 		if (state.mode !== "off" && !isAttached(ctx.model)) ensureAttached(ctx);
 	});
+}
+
+/** Facts about the machine, read once: Intl and userInfo are far slower than the rewrite itself. */
+let machineFacts: { timezone: string | undefined; username: string } | undefined;
+function machine() {
+	machineFacts ??= { timezone: Intl.DateTimeFormat().resolvedOptions().timeZone, username: safeUsername() };
+	return machineFacts;
+}
+
+let lastKey: { prefix: string; cwd: string; key: string } | undefined;
+function cacheKey(prefix: string, cwd: string): string {
+	if (lastKey?.prefix !== prefix || lastKey.cwd !== cwd) {
+		lastKey = { prefix, cwd, key: promptCacheKey(prefix, machine().username, cwd) };
+	}
+	return lastKey.key;
 }
 
 function safeUsername(): string {

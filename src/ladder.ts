@@ -176,6 +176,17 @@ export interface AgentMessageLike {
 	isError?: boolean;
 }
 
+const isUserTurn = (m: AgentMessageLike) => m.role !== "assistant" && m.role !== "toolResult";
+
+/**
+ * The messages `decideCall` reads: from the last user-role message on (the whole history when there is none).
+ * A backwards scan over the current segment only, so the per-call cost does not grow with the history.
+ */
+export function currentSegment<T extends AgentMessageLike>(messages: readonly T[]): readonly T[] {
+	for (let i = messages.length - 1; i >= 0; i--) if (isUserTurn(messages[i])) return messages.slice(i);
+	return messages;
+}
+
 /** Distil pi's messages (the `context` event's) to what `decideCall` needs. */
 export function toCallMessages(messages: readonly AgentMessageLike[]): CallMessage[] {
 	const out: CallMessage[] = [];

@@ -3,7 +3,7 @@
  * The planning instructions live in a delimited block of the system prompt, so a call can add or drop them
  * without touching the rest: a run that started in planning keeps its system prompt for its whole life in pi.
  */
-import type { Phase } from "./ladder.js";
+import type { Phase } from "./ladder.ts";
 
 const BEGIN = "<plan-stepdown>";
 const END = "</plan-stepdown>";

@@ -1,8 +1,8 @@
 /** Text the user reads: the status line and the `/stepdown` report. Pure formatting over plain data. */
-import type { ResolvedConfig } from "./config.js";
-import { formatIssue } from "./config.js";
-import type { Mode, Phase } from "./ladder.js";
-import type { CallEntry } from "./state.js";
+import type { ResolvedConfig } from "./config.ts";
+import { formatIssue } from "./config.ts";
+import type { Mode, Phase } from "./ladder.ts";
+import type { CallEntry } from "./state.ts";
 
 export interface RungView {
 	index: number;

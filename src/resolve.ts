@@ -4,8 +4,8 @@
  */
 import type { Api, Model, ModelThinkingLevel } from "@mariozechner/pi-ai";
 import { clampThinkingLevel } from "@mariozechner/pi-ai";
-import { closest } from "./config.js";
-import type { Config, Rung, WebSearchSize } from "./schema.js";
+import { closest } from "./config.ts";
+import type { Config, Rung, WebSearchSize } from "./schema.ts";
 
 export interface RegistryLike {
 	find(provider: string, modelId: string): Model<Api> | undefined;

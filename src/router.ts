@@ -15,8 +15,8 @@ import type {
 	SimpleStreamOptions,
 } from "@mariozechner/pi-ai";
 import { createAssistantMessageEventStream, streamSimple } from "@mariozechner/pi-ai";
-import type { Decision } from "./ladder.js";
-import { systemPromptFor, toolsFor } from "./prompts.js";
+import type { Decision } from "./ladder.ts";
+import { systemPromptFor, toolsFor } from "./prompts.ts";
 
 export const ROUTER_API = "plan-stepdown-router";
 export const ROUTER_PROVIDER = "plan-stepdown";

@@ -2,7 +2,7 @@
  * What the extension stores in the session, and how it comes back from the current branch on resume, fork or
  * tree navigation. Pure: it reads plain session entries.
  */
-import type { Mode, Phase, Reason, Trigger } from "./ladder.js";
+import type { Mode, Phase, Reason, Trigger } from "./ladder.ts";
 
 export const STATE_TYPE = "plan-stepdown:state";
 export const CALL_TYPE = "plan-stepdown:call";

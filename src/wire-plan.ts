@@ -3,9 +3,9 @@
  * Pure: environment and identity come in as arguments.
  */
 import { createHash } from "node:crypto";
-import type { PayloadFamily, SearchContextSize, WirePlan } from "./rewrite.js";
-import { wireEffort } from "./rewrite.js";
-import type { Config, WebSearchSize } from "./schema.js";
+import type { PayloadFamily, SearchContextSize, WirePlan } from "./rewrite.ts";
+import { wireEffort } from "./rewrite.ts";
+import type { Config, WebSearchSize } from "./schema.ts";
 
 export type Env = Readonly<Record<string, string | undefined>>;
 

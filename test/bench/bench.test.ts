@@ -31,6 +31,7 @@ describe("bench --quick", () => {
 		assert.equal(versions.piCodingAgent, "0.73.1");
 		assert.equal(versions.piAi, "0.73.1");
 		assert.deepEqual(options.sizes, [10]);
+		assert.equal(options.loader, "jiti", "the timed modules are loaded the way pi loads extensions");
 		assert.ok(!Number.isNaN(Date.parse(results.date)));
 	});
 
@@ -44,6 +45,7 @@ describe("bench --quick", () => {
 			finitePositive(row.rewriteNs, `${row.api} rewriteNs`);
 			finitePositive(row.stringifyNs, `${row.api} stringifyNs`);
 			finitePositive(row.hookNs, `${row.api} hookNs`);
+			finitePositive(row.hookMemoNs, `${row.api} hookMemoNs`);
 			assert.ok(Math.abs(row.ratioPct - (row.rewriteNs / row.stringifyNs) * 100) < 1e-9);
 			assert.ok(row.payloadBytes > 10_000, `${row.api}: a real payload with pi's tools and system prompt`);
 			assert.equal(row.historyShared, true, `${row.api}: history array shared`);

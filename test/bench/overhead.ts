@@ -8,13 +8,13 @@
 import { userInfo } from "node:os";
 import type { Api, Context } from "@mariozechner/pi-ai";
 import { defaultConfig, resolveConfig } from "../../src/config.ts";
-import { type AgentMessageLike, type BumpRules, decideCall, toCallMessages } from "../../src/ladder.ts";
-import { detectFamily, rewritePayload, type WirePlan } from "../../src/rewrite.ts";
+import type { AgentMessageLike, BumpRules } from "../../src/ladder.ts";
+import type { WirePlan } from "../../src/rewrite.ts";
 import type { Config } from "../../src/schema.ts";
-import { promptCacheKey, wirePlan } from "../../src/wire-plan.ts";
 import { buildPayload, familyModel } from "../helpers/payloads.ts";
 import { sessionContext, sessionMessages } from "./history.ts";
-import { compare, measure, type TimingOptions } from "./timing.ts";
+import { freshHotPath, type HotPath, loadHotPath } from "./pi-loader.ts";
+import { compare, measure, median, type TimingOptions } from "./timing.ts";
 
 export interface FamilyCase {
 	api: Api;
@@ -58,41 +58,57 @@ export function benchConfig(): Config {
 
 const BENCH_ENV = { PI_OPENAI_WEB_SEARCH: undefined } as const;
 
-export function planFor(payload: unknown, config: Config, rungId: string): WirePlan {
-	return wirePlan({
+export function planFor(hp: HotPath, payload: unknown, config: Config, rungId: string): WirePlan {
+	return hp.wirePlan({
 		config,
-		family: detectFamily(payload),
+		family: hp.detectFamily(payload),
 		modelId: rungId,
 		thinking: "medium",
 		thinkingLevelMap: undefined,
 		webSearchContextSize: "medium",
 		env: BENCH_ENV,
 		localTimezone: "Europe/Stockholm",
-		cacheKey: promptCacheKey(config.openaiPromptCache.keyPrefix, "bench", "/work/app"),
+		cacheKey: hp.promptCacheKey(config.openaiPromptCache.keyPrefix, "bench", "/work/app"),
 	});
 }
 
+/** What the handler can compute once per process (timezone) or per project (cache key) instead of per request. */
+export interface MachineFacts {
+	timezone: string | undefined;
+	cacheKey: string;
+}
+
+export function machineFacts(hp: HotPath, config: Config): MachineFacts {
+	return {
+		timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
+		cacheKey: hp.promptCacheKey(config.openaiPromptCache.keyPrefix, userInfo().username, process.cwd()),
+	};
+}
+
 /**
- * What index.ts's `before_provider_request` handler does per request, step for step: detect the family, build the
- * wire plan (the local timezone from Intl, the user name, a hashed cache key) and rewrite.
+ * index.ts's `before_provider_request` handler, step for step: detect the family, build the wire plan and rewrite.
+ * Without `facts`, the local timezone (Intl), the user name (os.userInfo) and the hashed cache key are computed per
+ * request, as index.ts did at the start of this work; with `facts`, they are computed once (memoised).
  */
-export function hookPath(payload: unknown, config: Config, rungId: string): unknown {
-	const wire = wirePlan({
+export function hookPath(hp: HotPath, payload: unknown, config: Config, rungId: string, facts?: MachineFacts): unknown {
+	const wire = hp.wirePlan({
 		config,
-		family: detectFamily(payload),
+		family: hp.detectFamily(payload),
 		modelId: rungId,
 		thinking: "medium",
 		thinkingLevelMap: undefined,
 		webSearchContextSize: "medium",
 		env: process.env,
-		localTimezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
-		cacheKey: promptCacheKey(config.openaiPromptCache.keyPrefix, userInfo().username, process.cwd()),
+		localTimezone: facts ? facts.timezone : Intl.DateTimeFormat().resolvedOptions().timeZone,
+		cacheKey: facts
+			? facts.cacheKey
+			: hp.promptCacheKey(config.openaiPromptCache.keyPrefix, userInfo().username, process.cwd()),
 	});
-	return rewritePayload(payload, wire);
+	return hp.rewritePayload(payload, wire);
 }
 
 /** How many history elements the rewrite reads (a counting Proxy in place of the history array). */
-export function historyReads(payload: Record<string, unknown>, plan: WirePlan): number {
+export function historyReads(hp: HotPath, payload: Record<string, unknown>, plan: WirePlan): number {
 	const key = HISTORY_KEYS.find((k) => Array.isArray(payload[k]));
 	if (!key) return 0;
 	let reads = 0;
@@ -106,7 +122,7 @@ export function historyReads(payload: Record<string, unknown>, plan: WirePlan): 
 			return Reflect.has(target, prop);
 		},
 	});
-	rewritePayload({ ...payload, [key]: proxy }, plan);
+	hp.rewritePayload({ ...payload, [key]: proxy }, plan);
 	return reads;
 }
 
@@ -130,9 +146,12 @@ export interface RewriteRow {
 	ratioPct: number;
 	/** The same on the wall clock (disturbed by other load on the machine). */
 	wallRatioPct: number;
-	/** The whole before_provider_request path (ladder resolution, wire plan, rewrite). */
+	/** The whole before_provider_request path (family, wire plan, rewrite), timezone/user/cache key per request. */
 	hookNs: number;
 	hookRatioPct: number;
+	/** The same with timezone, user name and cache key computed once. */
+	hookMemoNs: number;
+	hookMemoRatioPct: number;
 	/** Top-level payload fields the rewrite replaced. */
 	changed: string[];
 	/** The history array of the output is the input's (not copied). */
@@ -146,32 +165,43 @@ export interface RewriteOptions {
 	sizes: number[];
 	timing: TimingOptions;
 	families?: FamilyCase[];
+	hotPath?: HotPath;
 	onRow?: (row: RewriteRow) => void;
 }
 
 export async function runRewriteBench(opts: RewriteOptions): Promise<RewriteRow[]> {
 	process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
 	const config = benchConfig();
+	const contexts = new Map<number, Context>(opts.sizes.map((size) => [size, sessionContext(size)]));
 	const rows: RewriteRow[] = [];
-	for (const size of opts.sizes) {
-		const context: Context = sessionContext(size);
-		for (const fam of opts.families ?? FAMILIES) {
-			const model = familyModel(fam.api, fam.id, fam.provider, { thinkingLevelMap: { xhigh: "xhigh" } });
-			const payload = await buildPayload(model, context, "high");
-			const plan = planFor(payload, config, fam.rungId);
-			const out = rewritePayload(payload, plan);
+	for (const fam of opts.families ?? FAMILIES) {
+		// Each family on its own copy of the modules: a first family would otherwise enjoy monomorphic inline caches
+		// the later ones do not, and rows would differ by JIT state rather than by payload.
+		const hp = opts.hotPath ?? (await freshHotPath());
+		const facts = machineFacts(hp, config);
+		const model = familyModel(fam.api, fam.id, fam.provider, { thinkingLevelMap: { xhigh: "xhigh" } });
+		for (const size of opts.sizes) {
+			const payload = await buildPayload(model, contexts.get(size) as Context, "high");
+			const plan = planFor(hp, payload, config, fam.rungId);
+			const out = hp.rewritePayload(payload, plan);
 			const effect = rewriteEffect(payload, out);
 			const [rw, js] = compare(
-				() => rewritePayload(payload, plan),
+				() => hp.rewritePayload(payload, plan),
 				() => JSON.stringify(payload),
 				opts.timing,
 			);
+			const half = { ...opts.timing, budgetMs: opts.timing.budgetMs / 2 };
 			const [hook, js2] = compare(
-				() => hookPath(payload, config, fam.rungId),
+				() => hookPath(hp, payload, config, fam.rungId),
 				() => JSON.stringify(payload),
-				{ ...opts.timing, budgetMs: opts.timing.budgetMs / 2 },
+				half,
 			);
-			const stringifyNs = (js.nsPerOp + js2.nsPerOp) / 2;
+			const [memo, js3] = compare(
+				() => hookPath(hp, payload, config, fam.rungId, facts),
+				() => JSON.stringify(payload),
+				half,
+			);
+			const stringifyNs = median([js.nsPerOp, js2.nsPerOp, js3.nsPerOp]);
 			const row: RewriteRow = {
 				api: fam.api,
 				model: fam.id,
@@ -180,12 +210,14 @@ export async function runRewriteBench(opts: RewriteOptions): Promise<RewriteRow[
 				rewriteNs: rw.nsPerOp,
 				stringifyNs,
 				ratioPct: (rw.nsPerOp / stringifyNs) * 100,
-				wallRatioPct: (rw.wallNsPerOp / ((js.wallNsPerOp + js2.wallNsPerOp) / 2)) * 100,
+				wallRatioPct: (rw.wallNsPerOp / median([js.wallNsPerOp, js2.wallNsPerOp, js3.wallNsPerOp])) * 100,
 				hookNs: hook.nsPerOp,
 				hookRatioPct: (hook.nsPerOp / stringifyNs) * 100,
+				hookMemoNs: memo.nsPerOp,
+				hookMemoRatioPct: (memo.nsPerOp / stringifyNs) * 100,
 				changed: effect.changed,
 				historyShared: effect.shared,
-				historyReads: historyReads(payload, plan),
+				historyReads: historyReads(hp, payload, plan),
 				samples: rw.samples,
 			};
 			rows.push(row);
@@ -218,7 +250,15 @@ export interface DecideRow {
 	samples: number;
 }
 
-export function runDecideBench(opts: { sizes: number[]; timing: TimingOptions; onRow?: (row: DecideRow) => void }) {
+export interface DecideOptions {
+	sizes: number[];
+	timing: TimingOptions;
+	hotPath?: HotPath;
+	onRow?: (row: DecideRow) => void;
+}
+
+export async function runDecideBench(opts: DecideOptions): Promise<DecideRow[]> {
+	const { decideCall, toCallMessages } = opts.hotPath ?? (await loadHotPath());
 	const rows: DecideRow[] = [];
 	for (const size of opts.sizes) {
 		const messages = sessionMessages(size) as AgentMessageLike[];
@@ -267,7 +307,8 @@ export interface HookBreakdown {
 	wirePlanNs: number;
 }
 
-export function runHookBreakdown(timing: TimingOptions): HookBreakdown {
+export async function runHookBreakdown(timing: TimingOptions, hotPath?: HotPath): Promise<HookBreakdown> {
+	const { promptCacheKey, wirePlan } = hotPath ?? (await loadHotPath());
 	const config = benchConfig();
 	const cacheKey = promptCacheKey(config.openaiPromptCache.keyPrefix, "bench", "/work/app");
 	const input = {

@@ -12,6 +12,7 @@ import {
 	runHookBreakdown,
 	runRewriteBench,
 } from "./overhead.ts";
+import { loadHotPath } from "./pi-loader.ts";
 import { runStartupBench, type StartupResult } from "./startup.ts";
 import { FULL_TIMING, QUICK_TIMING, type TimingOptions } from "./timing.ts";
 import { LADDERS, loadTrace, runTrace, type TraceRun } from "./trace.ts";
@@ -55,7 +56,14 @@ export interface BenchResults {
 		loadAverage: { start: number[]; end: number[] };
 	};
 	versions: { piCodingAgent: string; piAi: string };
-	options: { sizes: number[]; runs: number; timing: TimingOptions; clock: string };
+	options: {
+		sizes: number[];
+		runs: number;
+		timing: TimingOptions;
+		clock: string;
+		/** How the timed src/ modules were loaded: "jiti" as pi loads extensions (or "tsx" as a fallback). */
+		loader: string;
+	};
 	rewrite: RewriteRow[];
 	/** Per family: median rewrite ns at the largest size / at the smallest (1.0 = flat). */
 	rewriteGrowth: { api: string; fromNs: number; toNs: number; factor: number; historyReads: number[] }[];
@@ -122,7 +130,7 @@ export function traceSection(): BenchResults["trace"] {
 		});
 		sensitivity.push({
 			ladder: ladder.name,
-			variant: "cold cache on every model switch (prompt caches are per model)",
+			variant: "per-model prompt caches (a model reads only the prefix it cached itself)",
 			costPctOfFlat: base.coldCache.costPctOfFlat,
 		});
 	}
@@ -209,18 +217,20 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
 		phaseMs[name] = Math.round(now - mark);
 		mark = now;
 	};
-	log(`rewrite overhead: sizes ${opts.sizes.join(", ")} …`);
+	const hotPath = await loadHotPath();
+	log(`rewrite overhead (src/ loaded with ${hotPath.loader}): sizes ${opts.sizes.join(", ")} …`);
 	const rewrite = await runRewriteBench({
 		sizes: opts.sizes,
 		timing: opts.timing,
 		onRow: (row) => log(`  ${row.api} ${row.messages}: ${pct(row.ratioPct)}`),
 	});
-	const hookBreakdown = runHookBreakdown({ ...opts.timing, budgetMs: opts.timing.budgetMs / 4 });
+	const hookBreakdown = await runHookBreakdown({ ...opts.timing, budgetMs: opts.timing.budgetMs / 4 }, hotPath);
 	phase("rewrite");
 	log("ladder decision vs structuredClone …");
-	const decide = runDecideBench({
+	const decide = await runDecideBench({
 		sizes: opts.sizes,
 		timing: opts.timing,
+		hotPath,
 		onRow: (row) => log(`  ${row.messages}: ${pct(row.ratioPct, 2)}`),
 	});
 	phase("decide");
@@ -242,7 +252,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
 			sizes: opts.sizes,
 			runs: opts.runs,
 			timing: opts.timing,
-			clock: "micro-benchmarks: process CPU time (user + system) per op, median of batches; start-up: wall clock",
+			loader: hotPath.loader,
+			clock:
+				"micro-benchmarks: median over batches of min(wall clock, process CPU time) per op, both upper bounds of the main thread's time (wall-clock-only ratios alongside); start-up: wall clock (child CPU time alongside)",
 		},
 		rewrite,
 		rewriteGrowth: growth(rewrite),
@@ -276,9 +288,10 @@ export function formatReport(r: BenchResults): string {
 	const m = r.machine;
 	out.push(`pi-plan-stepdown bench — ${r.date}`);
 	out.push(`${m.os}, ${m.cpu} × ${m.cores}, node ${m.node}, pi ${r.versions.piCodingAgent} (pi-ai ${r.versions.piAi})`);
+	out.push(`timed src/ modules loaded with ${r.options.loader} (as pi loads extensions); ${r.options.clock}`);
 	out.push(`load average at start ${m.loadAverage.start.join(" ")}, at end ${m.loadAverage.end.join(" ")}`);
 	out.push("");
-	out.push("1a. rewritePayload vs JSON.stringify (same payload, pi-ai's real builders; median CPU time per op)");
+	out.push("1a. rewritePayload vs JSON.stringify (same payload, pi-ai's real builders; median per op)");
 	out.push(
 		...table(
 			[
@@ -288,8 +301,9 @@ export function formatReport(r: BenchResults): string {
 				"rewrite",
 				"stringify",
 				"rewrite/str",
-				"hook path",
+				"hook",
 				"hook/str",
+				"hook memo/str",
 				"reads",
 				"changed",
 			],
@@ -302,10 +316,11 @@ export function formatReport(r: BenchResults): string {
 				pct(row.ratioPct),
 				ns(row.hookNs),
 				pct(row.hookRatioPct, 2),
+				pct(row.hookMemoRatioPct, 2),
 				String(row.historyReads),
 				row.changed.join(","),
 			]),
-			[false, true, true, true, true, true, true, true, true, false],
+			[false, true, true, true, true, true, true, true, true, true, false],
 		),
 	);
 	out.push("   reads: history elements one rewrite reads; the output shares the input's history array in every row:");
@@ -313,13 +328,16 @@ export function formatReport(r: BenchResults): string {
 	out.push(`   ${r.rewriteGrowth.map((g) => `${g.api} ${g.factor.toFixed(2)}×`).join(", ")}`);
 	const h = r.hookBreakdown;
 	out.push(
-		`   hook path = index.ts before_provider_request: detectFamily + wirePlan + rewrite, per request. Its fixed cost:`,
+		"   hook = index.ts before_provider_request (detectFamily + wirePlan + rewrite) with the timezone, user name and",
 	);
 	out.push(
-		`   Intl.DateTimeFormat().resolvedOptions() ${ns(h.intlTimezoneNs)}, os.userInfo() ${ns(h.userInfoNs)}, promptCacheKey ${ns(h.promptCacheKeyNs)}, wirePlan ${ns(h.wirePlanNs)}`,
+		"   cache key computed per request; hook memo = the same with those three computed once. Their cost per call:",
+	);
+	out.push(
+		`   Intl.DateTimeFormat().resolvedOptions() ${ns(h.intlTimezoneNs)}, os.userInfo() ${ns(h.userInfoNs)}, promptCacheKey ${ns(h.promptCacheKeyNs)}; wirePlan itself ${ns(h.wirePlanNs)}`,
 	);
 	out.push("");
-	out.push("1b. ladder decision per call vs structuredClone(messages) (pi clones for the context event; CPU time)");
+	out.push("1b. ladder decision per call vs structuredClone(messages) (pi clones for the context event)");
 	out.push(
 		...table(
 			["messages", "segment", "decide", "clone", "decide/clone", "toCallMessages", "decideCall only"],
@@ -376,7 +394,7 @@ export function formatReport(r: BenchResults): string {
 		);
 		out.push(...run.table.map((line) => `   ${line}`));
 		out.push(
-			`   cost ${usd(run.summary.cost)} = ${run.costPctOfFlat.toFixed(1)}% of flat rung 0 ${usd(run.summary.flatCost)}; cold-cache sensitivity: ${run.coldCache.costPctOfFlat.toFixed(1)}%`,
+			`   cost ${usd(run.summary.cost)} = ${run.costPctOfFlat.toFixed(1)}% of flat rung 0 ${usd(run.summary.flatCost)}; with per-model prompt caches: ${run.coldCache.costPctOfFlat.toFixed(1)}%`,
 		);
 	}
 	out.push("");

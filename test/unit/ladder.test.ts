@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import {
 	type BumpRules,
 	type CallMessage,
+	currentSegment,
 	decideCall,
 	KICKOFF_TYPE,
 	packageManagerIn,
@@ -290,5 +291,32 @@ describe("toCallMessages", () => {
 		assert.deepEqual(toCallMessages([{ role: "assistant", content: "text" }]), [
 			{ role: "assistant", ok: true, toolCalls: [] },
 		]);
+	});
+});
+
+describe("currentSegment", () => {
+	const history = [
+		{ role: "user" },
+		{ role: "assistant", stopReason: "toolUse", content: [] },
+		{ role: "toolResult", toolCallId: "a", toolName: "read" },
+		{ role: "custom", customType: KICKOFF_TYPE },
+		{ role: "assistant", stopReason: "toolUse", content: [] },
+		{ role: "toolResult", toolCallId: "b", toolName: "bash", isError: true },
+	];
+	test("starts at the last user-role message", () => {
+		assert.deepEqual(currentSegment(history), history.slice(3));
+	});
+	test("no user-role message: everything", () => {
+		assert.equal(currentSegment(history.slice(1, 3)).length, 2);
+		assert.deepEqual(currentSegment([]), []);
+	});
+	test("deciding on the segment is deciding on the whole history", () => {
+		for (let n = 0; n <= history.length; n++) {
+			const all = history.slice(0, n);
+			assert.deepEqual(
+				decideCall("implementing", 5, toCallMessages(currentSegment(all)), rules),
+				decideCall("implementing", 5, toCallMessages(all), rules),
+			);
+		}
 	});
 });
