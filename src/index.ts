@@ -12,10 +12,18 @@ import { attach, detach, isAttached, realModel } from "./attach.ts";
 import { checkPlanBash, invalidPatterns } from "./bash-guard.ts";
 import { flagOrderMessage, outputMode, swallowedValue, writeRealStdout } from "./cli.ts";
 import { formatIssue, type ResolvedConfig, readLayers, resolveConfig } from "./config.ts";
-import { currentSegment, type Decision, decideCall, KICKOFF_TYPE, type Mode, toCallMessages } from "./ladder.ts";
-import { KICKOFF_TEXT, refineText, WRITE_TOOLS } from "./prompts.ts";
+import {
+	auxiliaryDecision,
+	currentSegment,
+	type Decision,
+	decideCall,
+	KICKOFF_TYPE,
+	type Mode,
+	toCallMessages,
+} from "./ladder.ts";
+import { KICKOFF_TEXT, refineText, toolsForMode, WRITE_TOOLS } from "./prompts.ts";
 import { type RungView, statusText, stepdownReport } from "./report.ts";
-import { callThinking, type LadderResolution, type RegistryLike, resolveLadder } from "./resolve.ts";
+import { type LadderResolution, planCall, type RegistryLike, resolveLadder } from "./resolve.ts";
 import { detectFamily, rewritePayload } from "./rewrite.ts";
 import { type CallPlan, createRouter, ROUTER_API, ROUTER_PROVIDER } from "./router.ts";
 import {
@@ -100,17 +108,6 @@ export default function planStepdown(pi: ExtensionAPI): void {
 		pi.setActiveTools(names.filter((n) => known.has(n)));
 	};
 
-	const toolsForMode = (mode: Mode, autoApprove: boolean): readonly string[] | undefined => {
-		const { plan, implementation } = resolved.config.tools;
-		if (mode === "planning") {
-			// An auto-approved plan is implemented inside the same run, whose tools pi fixes when it starts:
-			// the run gets both sets and the router offers the model only the plan tools until approval.
-			return autoApprove ? [...new Set([...plan, ...implementation])] : plan.filter((t) => !WRITE_TOOLS.has(t));
-		}
-		if (mode === "implementing") return implementation;
-		return undefined;
-	};
-
 	const ensureAttached = (ctx: ExtensionContext) => {
 		const model = ctx.model;
 		if (!model || state.mode === "off") return;
@@ -169,7 +166,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 				state = { ...state, mode: "off" };
 			} else {
 				ensureAttached(ctx);
-				const tools = toolsForMode(state.mode, state.autoApprove);
+				const tools = toolsForMode(state.mode, state.autoApprove, resolved.config.tools);
 				if (tools) setTools(tools);
 			}
 		}
@@ -181,7 +178,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 		persist({ v: 1, mode, autoApprove, userTools });
 		cursor = 0;
 		ensureAttached(ctx);
-		const tools = toolsForMode(mode, autoApprove);
+		const tools = toolsForMode(mode, autoApprove, resolved.config.tools);
 		if (tools) setTools(tools);
 		showIdleStatus(ctx);
 	};
@@ -215,32 +212,11 @@ export default function planStepdown(pi: ExtensionAPI): void {
 
 	const router = createRouter({
 		plan(model, sessionLevel) {
-			const loop = pendingDecision !== undefined;
-			const decision: Decision = pendingDecision ??
-				decideCall(state.mode, ladderLength(), [], resolved.config.reasoningBump) ?? {
-					rung: 0,
-					phase: "implementing",
-					reason: "user-turn",
-					step: 0,
-				};
+			const pending = pendingDecision;
 			pendingDecision = undefined;
-			const reg = registry();
-			if (!reg) return "plan-stepdown: model registry not ready";
-			if (resolved.config.ladder.length === 0 || state.mode === "off") {
-				const own = realModel(model);
-				return { decision, model: own, thinking: callThinking({ thinking: undefined }, own, sessionLevel), loop };
-			}
-			const { rungs, problems } = ladder();
-			const rung = rungs.find((r) => r.index === decision.rung);
-			if (!rung) return `plan-stepdown: rung ${decision.rung} unavailable: ${problems.join("; ")}`;
-			const target = realModel(rung.model);
-			return {
-				decision,
-				model: target,
-				thinking: callThinking(rung, target, sessionLevel),
-				loop,
-				webSearchContextSize: rung.webSearchContextSize,
-			};
+			const decision = pending ?? auxiliaryDecision(state.mode, ladderLength(), resolved.config.reasoningBump);
+			const own = resolved.config.ladder.length === 0 || state.mode === "off";
+			return planCall(decision, pending !== undefined, realModel(model), sessionLevel, own ? undefined : ladder());
 		},
 		async auth(model) {
 			const reg = ctxRef?.modelRegistry;

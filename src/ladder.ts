@@ -126,6 +126,14 @@ export function decideCall(
 	return decision;
 }
 
+/**
+ * A call that does not come from the agent loop (compaction, branch summaries): it goes to the top of the ladder and
+ * does not step. Mode off: the user's own model.
+ */
+export function auxiliaryDecision(mode: Mode, ladderLength: number, rules: BumpRules): Decision {
+	return decideCall(mode, ladderLength, [], rules) ?? { rung: 0, phase: "implementing", reason: "user-turn", step: 0 };
+}
+
 /** Does this tool result bump the next call? The first matching rule names the cause. */
 export function triggerOf(
 	result: { toolName: string; isError: boolean },

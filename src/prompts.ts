@@ -3,7 +3,7 @@
  * The planning instructions live in a delimited block of the system prompt, so a call can add or drop them
  * without touching the rest: a run that started in planning keeps its system prompt for its whole life in pi.
  */
-import type { Phase } from "./ladder.ts";
+import type { Mode, Phase } from "./ladder.ts";
 
 const BEGIN = "<plan-stepdown>";
 const END = "</plan-stepdown>";
@@ -50,3 +50,22 @@ export function toolsFor<T extends { name: string }>(
 
 /** Never offered or run while planning, whatever the plan tool list says. */
 export const WRITE_TOOLS = new Set(["edit", "write"]);
+
+/**
+ * The tools a mode activates (`pi.setActiveTools`). An auto-approved plan is implemented inside the same run, whose
+ * tools pi fixes when it starts: that run gets both sets and `toolsFor` offers the model only the plan tools until
+ * approval. Undefined: the mode does not touch the tools.
+ */
+export function toolsForMode(
+	mode: Mode,
+	autoApprove: boolean,
+	tools: { plan: readonly string[]; implementation: readonly string[] },
+): readonly string[] | undefined {
+	if (mode === "planning") {
+		return autoApprove
+			? [...new Set([...tools.plan, ...tools.implementation])]
+			: tools.plan.filter((t) => !WRITE_TOOLS.has(t));
+	}
+	if (mode === "implementing") return tools.implementation;
+	return undefined;
+}

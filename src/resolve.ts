@@ -4,7 +4,10 @@
  */
 import type { Api, Model, ModelThinkingLevel } from "@mariozechner/pi-ai";
 import { clampThinkingLevel } from "@mariozechner/pi-ai";
+import { realModel } from "./attach.ts";
 import { closest } from "./config.ts";
+import type { Decision } from "./ladder.ts";
+import type { CallPlan } from "./router.ts";
 import type { Config, Rung, WebSearchSize } from "./schema.ts";
 
 export interface RegistryLike {
@@ -81,4 +84,34 @@ export function callThinking(
 	sessionLevel: ModelThinkingLevel | undefined,
 ): ModelThinkingLevel {
 	return rung.thinking ?? clampThinkingLevel(model, sessionLevel ?? "off");
+}
+
+/**
+ * Everything about one call but its messages: the real model, its effort and web search, for the decided rung.
+ * `ladder` undefined: the user's own model (`own`, already stripped of routing) serves the call.
+ * A string is the reason the call cannot be made.
+ */
+export function planCall(
+	decision: Decision,
+	loop: boolean,
+	own: Model<Api>,
+	sessionLevel: ModelThinkingLevel | undefined,
+	ladder: LadderResolution | undefined,
+): CallPlan | string {
+	if (!ladder)
+		return { decision, model: own, thinking: callThinking({ thinking: undefined }, own, sessionLevel), loop };
+	const rung = ladder.rungs.find((r) => r.index === decision.rung);
+	if (!rung) {
+		const why = ladder.problems.length > 0 ? ladder.problems.join("; ") : `the ladder has ${ladder.rungs.length} rungs`;
+		return `plan-stepdown: rung ${decision.rung} unavailable: ${why}`;
+	}
+	// The rung may be the very model object the router is attached to: call it as its own provider knows it.
+	const model = realModel(rung.model);
+	return {
+		decision,
+		model,
+		thinking: callThinking(rung, model, sessionLevel),
+		loop,
+		webSearchContextSize: rung.webSearchContextSize,
+	};
 }

@@ -2,7 +2,7 @@
  * Per-request and per-call overhead of the extension, against what pi does anyway on every request:
  * - `rewritePayload` (and the whole `before_provider_request` hook path) vs `JSON.stringify` of the same payload,
  *   on payloads pi-ai's real builders make from histories of N messages;
- * - the ladder decision (`decideCall(toCallMessages(messages))`) vs `structuredClone(messages)`, which pi does for
+ * - the ladder decision (`decideCall(toCallMessages(currentSegment(messages)))`) vs `structuredClone(messages)`, which pi does for
  *   the `context` event on every call.
  */
 import { userInfo } from "node:os";
@@ -233,9 +233,9 @@ export interface DecideRow {
 	messages: number;
 	/** Messages since the last user message: what decideCall walks. */
 	segment: number;
-	/** decideCall(toCallMessages(messages)): what the `context` handler does per call. */
+	/** decideCall(toCallMessages(currentSegment(messages))): what the `context` handler does per call. */
 	decideNs: number;
-	/** toCallMessages alone (walks the whole history). */
+	/** toCallMessages(currentSegment(messages)) alone: the distillation of the current segment. */
 	distilNs: number;
 	/** decideCall alone on already distilled messages (walks the segment). */
 	decideOnlyNs: number;
@@ -258,18 +258,18 @@ export interface DecideOptions {
 }
 
 export async function runDecideBench(opts: DecideOptions): Promise<DecideRow[]> {
-	const { decideCall, toCallMessages } = opts.hotPath ?? (await loadHotPath());
+	const { decideCall, toCallMessages, currentSegment } = opts.hotPath ?? (await loadHotPath());
 	const rows: DecideRow[] = [];
 	for (const size of opts.sizes) {
 		const messages = sessionMessages(size) as AgentMessageLike[];
-		const distilled = toCallMessages(messages);
+		const distilled = toCallMessages(currentSegment(messages));
 		let lastUser = -1;
 		for (let i = messages.length - 1; i >= 0 && lastUser < 0; i--) if (messages[i]?.role === "user") lastUser = i;
-		const decide = () => decideCall("implementing", 5, toCallMessages(messages), DEFAULT_RULES);
+		const decide = () => decideCall("implementing", 5, toCallMessages(currentSegment(messages)), DEFAULT_RULES);
 		const [d, c] = compare(decide, () => structuredClone(messages), opts.timing);
 		const half = { ...opts.timing, budgetMs: opts.timing.budgetMs / 3 };
 		const [distil, c2] = compare(
-			() => toCallMessages(messages),
+			() => toCallMessages(currentSegment(messages)),
 			() => structuredClone(messages),
 			half,
 		);

@@ -15,6 +15,7 @@ export interface HotPath {
 	detectFamily: Rewrite["detectFamily"];
 	decideCall: Ladder["decideCall"];
 	toCallMessages: Ladder["toCallMessages"];
+	currentSegment: Ladder["currentSegment"];
 	wirePlan: WirePlanModule["wirePlan"];
 	promptCacheKey: WirePlanModule["promptCacheKey"];
 	/** "jiti" (as pi loads the extension), or "tsx" when jiti could not load it. */
@@ -40,6 +41,7 @@ export function freshHotPath(): Promise<HotPath> {
 			detectFamily: rewrite.detectFamily,
 			decideCall: ladder.decideCall,
 			toCallMessages: ladder.toCallMessages,
+			currentSegment: ladder.currentSegment,
 			wirePlan: wire.wirePlan,
 			promptCacheKey: wire.promptCacheKey,
 			loader,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import {
+	auxiliaryDecision,
 	type BumpRules,
 	type CallMessage,
 	currentSegment,
@@ -318,5 +319,23 @@ describe("currentSegment", () => {
 				decideCall("implementing", 5, toCallMessages(all), rules),
 			);
 		}
+	});
+});
+
+describe("auxiliaryDecision (compaction, summaries)", () => {
+	test("top of the ladder, never stepping", () => {
+		assert.deepEqual(auxiliaryDecision("planning", 5, rules), {
+			rung: 0,
+			phase: "planning",
+			reason: "planning",
+			step: 0,
+		});
+		assert.deepEqual(auxiliaryDecision("implementing", 5, rules), {
+			rung: 0,
+			phase: "implementing",
+			reason: "user-turn",
+			step: 0,
+		});
+		assert.equal(auxiliaryDecision("off", 5, rules).rung, 0);
 	});
 });

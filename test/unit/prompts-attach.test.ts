@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { attach, detach, isAttached, realModel } from "../../src/attach.ts";
-import { PLANNING_INSTRUCTIONS, systemPromptFor, toolsFor } from "../../src/prompts.ts";
+import { PLANNING_INSTRUCTIONS, systemPromptFor, toolsFor, toolsForMode } from "../../src/prompts.ts";
 import { ROUTER_API } from "../../src/router.ts";
 import { familyModel } from "../helpers/payloads.ts";
 
@@ -58,5 +58,17 @@ describe("attach / detach", () => {
 		detach(m);
 		detach(undefined);
 		assert.equal(m.api, "openai-responses");
+	});
+});
+
+describe("toolsForMode", () => {
+	const tools = { plan: ["read", "bash", "write"], implementation: ["read", "bash", "edit", "write"] };
+	test("planning: the plan tools without edit/write; auto-approve: both sets for the one run", () => {
+		assert.deepEqual(toolsForMode("planning", false, tools), ["read", "bash"]);
+		assert.deepEqual(toolsForMode("planning", true, tools), ["read", "bash", "write", "edit"]);
+	});
+	test("implementing: the implementation tools; off: untouched", () => {
+		assert.deepEqual(toolsForMode("implementing", false, tools), tools.implementation);
+		assert.equal(toolsForMode("off", false, tools), undefined);
 	});
 });

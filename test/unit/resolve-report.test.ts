@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Api, Model } from "@mariozechner/pi-ai";
+import { attach, detach } from "../../src/attach.ts";
 import { resolveConfig } from "../../src/config.ts";
 import { statusText, stepdownReport } from "../../src/report.ts";
-import { callThinking, type RegistryLike, resolveLadder, rungRef } from "../../src/resolve.ts";
+import { callThinking, planCall, type RegistryLike, resolveLadder, rungRef } from "../../src/resolve.ts";
 import type { Config } from "../../src/schema.ts";
 import { familyModel } from "../helpers/payloads.ts";
 
@@ -166,5 +167,51 @@ describe("stepdownReport", () => {
 			lastCall: undefined,
 		});
 		assert.match(text, /empty: every call uses the model you had when you entered \/plan/);
+	});
+});
+
+describe("planCall", () => {
+	const decision = { rung: 1, phase: "implementing" as const, reason: "kickoff" as const, step: 0 };
+	const ladder = resolveLadder(
+		config({
+			ladder: [
+				{ model: "openai/gpt-5.5", thinking: "xhigh" },
+				{ model: "openai/gpt-5.4", webSearchContextSize: "low" },
+			],
+		}),
+		registry(MODELS),
+	);
+	test("the rung's model, effort and web search", () => {
+		const plan = planCall(decision, true, MODELS[4], "medium", ladder);
+		assert.ok(typeof plan !== "string");
+		assert.equal(plan.model, MODELS[1]);
+		assert.equal(plan.thinking, "medium", "no rung thinking: the session's level, clamped");
+		assert.equal(plan.webSearchContextSize, "low");
+		assert.equal(plan.loop, true);
+	});
+	test("no ladder: the user's own model at the session's level", () => {
+		const plan = planCall({ ...decision, rung: 0 }, false, MODELS[4], "high", undefined);
+		assert.ok(typeof plan !== "string");
+		assert.equal(plan.model, MODELS[4]);
+		assert.equal(plan.thinking, "off");
+	});
+	test("a rung that did not resolve: the reason", () => {
+		assert.equal(
+			planCall({ ...decision, rung: 7 }, true, MODELS[0], "high", ladder),
+			"plan-stepdown: rung 7 unavailable: the ladder has 2 rungs",
+		);
+	});
+	test("a rung that is the attached model itself is called as its real provider knows it", () => {
+		const own = model("openai", "gpt-5.5");
+		const attachedLadder = resolveLadder(config({ ladder: [{ model: "openai/gpt-5.5" }] }), registry([own]));
+		attach(own);
+		try {
+			const plan = planCall({ ...decision, rung: 0 }, true, own, "high", attachedLadder);
+			assert.ok(typeof plan !== "string");
+			assert.equal(plan.model.api, "openai-responses");
+			assert.notEqual(plan.model, own);
+		} finally {
+			detach(own);
+		}
 	});
 });
