@@ -165,21 +165,24 @@ export default function planStepdown(pi: ExtensionAPI): void {
 				release();
 				state = { ...state, mode: "off" };
 			} else {
-				ensureAttached(ctx);
-				const tools = toolsForMode(state.mode, state.autoApprove, resolved.config.tools);
-				if (tools) setTools(tools);
+				activate(ctx);
 			}
 		}
 		showIdleStatus(ctx);
+	};
+
+	/** Route through the ladder and set the tools of the mode in `state`. */
+	const activate = (ctx: ExtensionContext) => {
+		ensureAttached(ctx);
+		const tools = toolsForMode(state.mode, state.autoApprove, resolved.config.tools);
+		if (tools) setTools(tools);
 	};
 
 	const enterMode = (ctx: ExtensionContext, mode: Mode, autoApprove: boolean) => {
 		const userTools = state.mode === "off" ? pi.getActiveTools() : state.userTools;
 		persist({ v: 1, mode, autoApprove, userTools });
 		cursor = 0;
-		ensureAttached(ctx);
-		const tools = toolsForMode(mode, autoApprove, resolved.config.tools);
-		if (tools) setTools(tools);
+		activate(ctx);
 		showIdleStatus(ctx);
 	};
 

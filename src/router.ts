@@ -51,8 +51,10 @@ export interface RouterHooks {
 export function createRouter(hooks: RouterHooks) {
 	return function routeStream(model: Model<Api>, context: Context, options?: SimpleStreamOptions) {
 		const out = createAssistantMessageEventStream();
-		void pump(hooks, out, model, context, options).catch((error: unknown) => {
-			out.push({ type: "error", reason: "error", error: errorMessage(model, error) });
+		// Until the rung is known, a failure is reported against the model pi called; after, against the rung's.
+		const failed = { model };
+		void pump(hooks, out, failed, context, options).catch((error: unknown) => {
+			out.push({ type: "error", reason: "error", error: errorMessage(failed.model, error) });
 			out.end();
 		});
 		return out;
@@ -62,17 +64,18 @@ export function createRouter(hooks: RouterHooks) {
 async function pump(
 	hooks: RouterHooks,
 	out: AssistantMessageEventStream,
-	model: Model<Api>,
+	failed: { model: Model<Api> },
 	context: Context,
 	options: SimpleStreamOptions | undefined,
 ): Promise<void> {
-	const plan = hooks.plan(model, options?.reasoning);
+	const plan = hooks.plan(failed.model, options?.reasoning);
 	if (typeof plan === "string") throw new Error(plan);
+	failed.model = plan.model;
 	const auth = await hooks.auth(plan.model);
-	if (!auth.ok)
-		throw new Error(
-			`plan-stepdown: rung ${plan.decision.rung} (${plan.model.provider}/${plan.model.id}): ${auth.error}`,
-		);
+	if (!auth.ok) {
+		const rung = `rung ${plan.decision.rung} (${plan.model.provider}/${plan.model.id})`;
+		throw new Error(`plan-stepdown: ${rung}: ${auth.error}`);
+	}
 	const phase = plan.decision.phase;
 	const callContext: Context = {
 		...context,

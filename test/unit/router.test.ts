@@ -1,0 +1,181 @@
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import type { Api, AssistantMessage, Context, Model, SimpleStreamOptions } from "@mariozechner/pi-ai";
+import { fauxAssistantMessage, registerFauxProvider } from "@mariozechner/pi-ai";
+import type { Decision } from "../../src/ladder.ts";
+import { PLANNING_INSTRUCTIONS } from "../../src/prompts.ts";
+import { type Auth, type CallPlan, createRouter, type RouterHooks } from "../../src/router.ts";
+
+const faux = registerFauxProvider({ provider: "faux", models: [{ id: "rung-model", reasoning: true }] });
+after(() => faux.unregister());
+
+const seen: { context: Context; options: (SimpleStreamOptions & { reasoning?: string }) | undefined }[] = [];
+/** A faux response that records what the provider was called with. */
+const reply =
+	(text: string, stopReason: AssistantMessage["stopReason"] = "stop") =>
+	(context: Context, options: SimpleStreamOptions | undefined) => {
+		seen.push({ context, options });
+		return fauxAssistantMessage(text, { stopReason });
+	};
+
+const planning: Decision = { rung: 0, phase: "planning", reason: "planning", step: 0 };
+const implementing: Decision = { rung: 2, phase: "implementing", reason: "step", step: 1 };
+
+/** The model pi thinks it is calling (the user's, attached to the router). */
+const callerModel = {
+	...faux.getModel(),
+	id: "user-model",
+	provider: "user",
+	api: "plan-stepdown-router",
+} as Model<Api>;
+
+function hooks(over: Partial<RouterHooks> = {}) {
+	const log: string[] = [];
+	const h: RouterHooks = {
+		plan: (): CallPlan => ({
+			decision: implementing,
+			model: faux.getModel() as Model<Api>,
+			thinking: "low",
+			loop: true,
+		}),
+		auth: async (): Promise<Auth> => ({ ok: true, apiKey: "rung-key", headers: { "x-rung": "1" } }),
+		planTools: () => ["read"],
+		onStart: (plan) => log.push(`start ${plan.decision.rung}`),
+		onFinal: (_plan, message) => log.push(`final ${message.stopReason}`),
+		withPayloadScope: (_plan, fn) => fn(),
+		...over,
+	};
+	return { h, log };
+}
+
+const context = (): Context => ({
+	systemPrompt: `pi's prompt\n\n${PLANNING_INSTRUCTIONS}`,
+	messages: [{ role: "user", content: "go", timestamp: 1 }],
+	tools: ["read", "write", "bash"].map((name) => ({ name, description: name, parameters: {} as never })),
+});
+
+async function run(h: RouterHooks, options: SimpleStreamOptions = {}) {
+	const stream = createRouter(h)(callerModel, context(), {
+		apiKey: "caller-key",
+		headers: { authorization: "Bearer caller" },
+		reasoning: "high",
+		...options,
+	});
+	const events: string[] = [];
+	for await (const event of stream) events.push(event.type);
+	return { events, result: await stream.result() };
+}
+
+describe("createRouter", () => {
+	test("delegates to the rung's model with the rung's key, headers and effort, never the caller's", async () => {
+		seen.length = 0;
+		faux.setResponses([reply("hello")]);
+		const { h, log } = hooks();
+		const { result, events } = await run(h);
+		assert.equal(result.stopReason, "stop");
+		assert.equal(result.model, "rung-model", "the message is the real model's");
+		assert.equal(events.at(-1), "done");
+		assert.equal(seen[0].options?.apiKey, "rung-key");
+		assert.deepEqual(seen[0].options?.headers, { "x-rung": "1" });
+		assert.equal(seen[0].options?.reasoning, "low");
+		assert.deepEqual(log, ["start 2", "final stop"]);
+	});
+
+	test("implementing: all tools, the planning block dropped", async () => {
+		seen.length = 0;
+		faux.setResponses([reply("x")]);
+		await run(hooks().h);
+		assert.deepEqual(
+			seen[0].context.tools?.map((t) => t.name),
+			["read", "write", "bash"],
+		);
+		assert.equal(seen[0].context.systemPrompt, "pi's prompt");
+	});
+
+	test("planning: only the plan tools, never write; the planning block kept once", async () => {
+		seen.length = 0;
+		faux.setResponses([reply("plan")]);
+		const { h } = hooks({
+			plan: () => ({ decision: planning, model: faux.getModel() as Model<Api>, thinking: "high", loop: true }),
+			planTools: () => ["read", "write"],
+		});
+		await run(h);
+		assert.deepEqual(
+			seen[0].context.tools?.map((t) => t.name),
+			["read"],
+		);
+		assert.equal(seen[0].context.systemPrompt, `pi's prompt\n\n${PLANNING_INSTRUCTIONS}`);
+	});
+
+	test("thinking off sends no reasoning", async () => {
+		seen.length = 0;
+		faux.setResponses([reply("x")]);
+		await run(
+			hooks({
+				plan: () => ({ decision: implementing, model: faux.getModel() as Model<Api>, thinking: "off", loop: true }),
+			}).h,
+		);
+		assert.equal(seen[0].options?.reasoning, undefined);
+	});
+
+	test("onFinal sees the final message before the consumer does", async () => {
+		faux.setResponses([reply("the plan")]);
+		let finalSeenAt = -1;
+		let events = 0;
+		const { h } = hooks({ onFinal: () => (finalSeenAt = events) });
+		const stream = createRouter(h)(callerModel, context(), {});
+		for await (const event of stream) {
+			if (event.type === "done") assert.ok(finalSeenAt >= 0, "onFinal ran before done was delivered");
+			events++;
+		}
+	});
+
+	test("a call the ladder cannot make is an error message in the stream, not a throw", async () => {
+		const { h, log } = hooks({ plan: () => "plan-stepdown: rung 3 unavailable: the ladder has 2 rungs" });
+		const { result, events } = await run(h);
+		assert.deepEqual(events, ["error"]);
+		assert.equal(result.stopReason, "error");
+		assert.equal(result.errorMessage, "plan-stepdown: rung 3 unavailable: the ladder has 2 rungs");
+		assert.equal(result.model, "user-model");
+		assert.deepEqual(log, []);
+	});
+
+	test("a missing key for the rung: an error naming the rung, recorded against the rung's model", async () => {
+		const { h } = hooks({ auth: async () => ({ ok: false, error: 'No API key found for "faux"' }) });
+		const { result } = await run(h);
+		assert.equal(result.stopReason, "error");
+		assert.equal(result.errorMessage, 'plan-stepdown: rung 2 (faux/rung-model): No API key found for "faux"');
+		assert.equal(result.provider, "faux");
+		assert.equal(result.model, "rung-model");
+	});
+
+	test("a provider error passes through as the provider's message", async () => {
+		faux.setResponses([reply("boom", "error")]);
+		const { result } = await run(hooks().h);
+		assert.equal(result.stopReason, "error");
+		assert.equal(result.model, "rung-model");
+	});
+
+	test("onPayload runs inside the call's payload scope", async () => {
+		// The faux provider builds no payload; call the wrapped callback the router hands down directly.
+		let scoped: CallPlan | undefined;
+		let captured: SimpleStreamOptions["onPayload"];
+		faux.setResponses([
+			(_ctx: Context, options: SimpleStreamOptions | undefined) => {
+				captured = options?.onPayload;
+				return fauxAssistantMessage("x");
+			},
+		]);
+		const { h } = hooks({
+			withPayloadScope: (plan, fn) => {
+				scoped = plan;
+				return fn();
+			},
+		});
+		let inner = 0;
+		await run(h, { onPayload: () => void inner++ });
+		await captured?.({}, faux.getModel() as Model<Api>);
+		assert.equal(inner, 1);
+		assert.equal(scoped?.decision.rung, 2);
+	});
+});
