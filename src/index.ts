@@ -423,23 +423,30 @@ export default function planStepdown(pi: ExtensionAPI): void {
 		cursor = 0;
 		showIdleStatus(ctx);
 		if (state.autoApprove || !ctx.hasUI || failed || !last) return;
+		// Not awaited: pi finishes the run (idle, agent_end to RPC clients) while the dialog waits for the user.
+		void offerApproval(ctx);
+	});
+
+	/** The plan-ready dialog: Start implementation / Refine / Cancel. */
+	const offerApproval = async (ctx: ExtensionContext) => {
 		const choice = await ctx.ui.select("Plan ready — what next?", [
 			"Start implementation",
 			"Refine — stay in plan mode",
 			"Cancel — leave plan mode",
 		]);
+		if (state.mode !== "planning") return; // left or restarted meanwhile (/stepdown-off, /plan)
 		if (choice === "Start implementation") {
 			startImplementation(ctx);
 		} else if (choice?.startsWith("Refine")) {
 			const feedback = await ctx.ui.input("What should change in the plan?", "");
-			if (feedback?.trim()) pi.sendUserMessage(refineText(feedback.trim()));
+			if (feedback?.trim()) pi.sendUserMessage(refineText(feedback.trim()), { deliverAs: "followUp" });
 		} else if (choice?.startsWith("Cancel")) {
 			leaveMode(ctx);
 			ctx.ui.notify("plan-stepdown: left plan mode; your tools and model are back.", "info");
 		} else if (choice === undefined) {
 			ctx.ui.notify("plan-stepdown: still planning. Reply to refine the plan, /stepdown-off to leave.", "info");
 		}
-	});
+	};
 
 	// ---------------------------------------------------------------- commands
 
