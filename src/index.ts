@@ -40,6 +40,8 @@ import { promptCacheKey, wirePlan } from "./wire-plan.ts";
 const STATUS_KEY = "plan-stepdown";
 const FLAG_AUTO = "plan-auto-approve";
 const FLAG_CONFIG = "stepdown-config";
+/** How long `/plan <task>` in print mode waits for its run to start (compaction of a long session comes first). */
+const START_TIMEOUT_MS = 300_000;
 
 export default function planStepdown(pi: ExtensionAPI): void {
 	let ctxRef: ExtensionContext | undefined;
@@ -469,12 +471,29 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			if (ctx.hasUI) ctx.ui.notify(`plan-stepdown: plan mode on. Every planning call uses ${where}.`, "info");
 			const task = args.trim();
 			if (!task) return;
+			if (ctx.hasUI) {
+				pi.sendUserMessage(task);
+				return;
+			}
+			// Print mode exits when this handler returns: stay until the run (plan, and implementation if auto) ends.
+			// pi refuses a prompt for a model without a key before the run starts; say so instead of waiting forever.
+			if (!ctx.model || !ctx.modelRegistry.hasConfiguredAuth(ctx.model)) {
+				say(
+					ctx,
+					"plan-stepdown: pi has no model with a key selected, so it will not start the planning prompt.",
+					"error",
+				);
+				process.exitCode = 2;
+				return;
+			}
 			const started = nextAgentStart();
 			pi.sendUserMessage(task);
-			if (ctx.hasUI) return;
-			// Print mode exits when this handler returns: stay until the run (plan, and implementation if auto) ends.
-			await started;
-			await ctx.waitForIdle();
+			if (await within(started, START_TIMEOUT_MS)) {
+				await ctx.waitForIdle();
+			} else {
+				say(ctx, "plan-stepdown: the planning prompt did not start (another extension may have handled it).", "error");
+				process.exitCode = 2;
+			}
 		},
 	});
 
@@ -535,6 +554,19 @@ function cacheKey(prefix: string, cwd: string): string {
 		lastKey = { prefix, cwd, key: promptCacheKey(prefix, machine().username, cwd) };
 	}
 	return lastKey.key;
+}
+
+/** Whether `promise` settles within `ms`. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+	let timer: NodeJS.Timeout | undefined;
+	const timeout = new Promise<false>((resolve) => {
+		timer = setTimeout(() => resolve(false), ms);
+	});
+	try {
+		return await Promise.race([promise.then(() => true), timeout]);
+	} finally {
+		clearTimeout(timer);
+	}
 }
 
 function safeUsername(): string {
