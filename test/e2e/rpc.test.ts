@@ -373,3 +373,63 @@ test("planning: mutating bash (rm, touch) is refused, read-only bash (ls) runs",
 	await idle(rpc);
 	await finish();
 });
+
+test("clone keeps the mode of the branch it copies", async (t) => {
+	const { mock, rpc, finish } = await rig(t);
+	mock.setScript([{ text: PLAN_TEXT }]);
+	const dialog = await planUntilDialog(rpc, "Create hello.txt with a greeting");
+	mock.setScript([write("hello.txt", "Hello\n"), { text: "Implemented." }]);
+	const mark = rpc.events.length;
+	rpc.respondUi(dialog.id, { value: START });
+	await agentEndWith(rpc, mark, "Implemented.");
+
+	const cloned = await rpc.request({ type: "clone" });
+	assert.equal(cloned.success, true);
+	mock.setScript([bash("ls"), { text: "Cloned." }]);
+	const before = mock.requests.length;
+	await rpc.prompt("Anything else?");
+	// Still implementing in the clone: a user prompt starts on rung 0, then steps, with all tools and no plan block.
+	assert.deepEqual(wireLabels(mock.requests.slice(before)), [RUNG[0], RUNG[1]]);
+	assert.ok(mock.requests[before].toolNames.includes("write"));
+	assert.ok(!hasPlanBlock(mock.requests[before]));
+	await finish();
+});
+
+test("fork comes back in the mode its branch was in, not the mode the session was left in", async (t) => {
+	const { mock, rpc, finish } = await rig(t);
+	mock.setScript([{ text: PLAN_TEXT }]);
+	const first = await planUntilDialog(rpc, "Create hello.txt with a greeting");
+	// Refine: the feedback is a user message on the planning branch, the point to fork from later.
+	mock.setScript([{ text: `${PLAN_TEXT}\n3. Say hello twice` }]);
+	let mark = rpc.events.length;
+	rpc.respondUi(first.id, { value: REFINE });
+	const input = await uiAfter(rpc, mark, "input");
+	rpc.respondUi(input.id, { value: "Say hello twice" });
+	const second = await uiAfter(rpc, mark, "select");
+	rpc.respondUi(second.id, { value: CANCEL }); // leave plan mode: the session is now off
+	await idle(rpc);
+	mock.setScript([{ text: "Plain." }]);
+	let before = mock.requests.length;
+	await rpc.prompt("Hello?");
+	assert.deepEqual(wireLabels(mock.requests.slice(before)), [USER_MODEL], "off: the user's own model");
+
+	const forkable = await rpc.request({ type: "get_fork_messages" });
+	const messages = (forkable.data as { messages: { entryId: string; text: string }[] }).messages;
+	const refine = messages.find((m) => m.text.includes("Say hello twice"));
+	assert.ok(refine, JSON.stringify(messages));
+	const forked = await rpc.request({ type: "fork", entryId: refine.entryId });
+	assert.equal(forked.success, true);
+
+	mock.setScript([{ text: PLAN_TEXT }]);
+	before = mock.requests.length;
+	mark = rpc.events.length;
+	await send(rpc, "Plan it differently");
+	const again = await uiAfter(rpc, mark, "select");
+	assert.equal(again.title, DIALOG_TITLE, "the fork is in plan mode again: the dialog comes back");
+	assert.deepEqual(wireLabels(mock.requests.slice(before)), [RUNG[0]]);
+	assert.deepEqual(mock.requests[before].toolNames, PLAN_TOOLS);
+	assert.ok(hasPlanBlock(mock.requests[before]));
+	rpc.respondUi(again.id, { cancelled: true });
+	await idle(rpc);
+	await finish();
+});
