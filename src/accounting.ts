@@ -30,7 +30,7 @@ export interface CallCost {
 	tokens: Tokens;
 	cost: number;
 	failed: boolean;
-	/** Index of the implementation run (counting kickoffs), -1 before the first kickoff. */
+	/** Index of the implementation run (counting kickoffs); -1 for planning and user-started runs. */
 	run: number;
 }
 
@@ -71,10 +71,16 @@ export function callCosts(branch: readonly BranchEntry[]): CallCost[] {
 	const out: CallCost[] = [];
 	let open: CallEntry | undefined;
 	let run = -1;
+	let inRun = false; // an implementation run: from a kickoff until the user (or planning) has the next call
 	for (const entry of branch) {
 		if (entry.type === "custom" && entry.customType === CALL_TYPE && isCallEntry(entry.data)) {
 			open = entry.data;
-			if (open.reason === "kickoff") run++;
+			if (open.reason === "kickoff") {
+				run++;
+				inRun = true;
+			} else if (open.reason === "user-turn" || open.reason === "planning") {
+				inRun = false;
+			}
 			continue;
 		}
 		if (!open || entry.type !== "message" || entry.message?.role !== "assistant") continue;
@@ -89,7 +95,7 @@ export function callCosts(branch: readonly BranchEntry[]): CallCost[] {
 			},
 			cost: usage.cost?.total ?? 0,
 			failed: entry.message.stopReason === "error" || entry.message.stopReason === "aborted",
-			run: open.phase === "implementing" ? run : -1,
+			run: inRun ? run : -1,
 		});
 		open = undefined;
 	}

@@ -185,6 +185,17 @@ test("approve: planning on rung 0, implementation 1, 2, 2; a follow-up 0, 1, 2; 
 		),
 		`the report names the file that set the ladder:\n${report.message}`,
 	);
+	// The cost table, from the session branch: calls per rung with the real models, and the flat-rung-0 comparison.
+	const costs = lines.slice(lines.indexOf("cost by rung (this branch):"));
+	assert.match(costs[2] ?? "", /^ {5}0 {6}3 .* oai\/gpt-big$/);
+	assert.match(costs[3] ?? "", /^ {5}1 {6}2 .* ant\/claude-sonnet-4-6$/);
+	assert.match(costs[4] ?? "", /^ {5}2 {6}3 .* chat\/chat-tiny$/);
+	assert.match(costs[5] ?? "", /^ {2}total 8 calls: \$\d+\.\d{4}$/);
+	assert.match(
+		costs[6] ?? "",
+		/^ {2}flat rung 0 \(same tokens at rung 0's prices\): \$\d+\.\d{4}; saved \$\d+\.\d{4} \(\d+\.\d%\)$/,
+	);
+	assert.match(costs[7] ?? "", /^ {2}last implementation run: 3 calls, /);
 
 	// /stepdown-off: the user's own model and tools again.
 	mark = rpc.events.length;

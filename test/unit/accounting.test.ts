@@ -33,6 +33,10 @@ describe("callCosts", () => {
 			answer(999, 999, 9), // an assistant message without a call record (mode off) is not counted
 			call(2),
 			answer(300, 30, 0.001, "error"),
+			call(0, { reason: "user-turn" }),
+			answer(400, 40, 0.003),
+			call(1),
+			answer(500, 50, 0.002),
 		]);
 		assert.deepEqual(
 			rows.map((r) => [r.call.rung, r.tokens.input, r.cost, r.failed, r.run]),
@@ -40,6 +44,8 @@ describe("callCosts", () => {
 				[0, 100, 0.01, false, -1],
 				[1, 200, 0.002, false, 0],
 				[2, 300, 0.001, true, 0],
+				[0, 400, 0.003, false, -1],
+				[1, 500, 0.002, false, -1],
 			],
 		);
 	});
