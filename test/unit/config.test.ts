@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -243,8 +243,9 @@ describe("closest / editDistance", () => {
 });
 
 describe("readLayers: the files and their order", () => {
-	test("global < project < cli, missing files are absent", () => {
+	test("global < project < cli, missing files are absent", (t) => {
 		const dir = mkdtempSync(join(tmpdir(), "psd-config-"));
+		t.after(() => rmSync(dir, { recursive: true, force: true }));
 		const agent = join(dir, "agent");
 		const cwd = join(dir, "project");
 		mkdirSync(agent);
