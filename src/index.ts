@@ -4,7 +4,7 @@
  * router.ts (delegating a call to the rung's provider), state.ts (what the session remembers).
  */
 import { userInfo } from "node:os";
-import type { Api, AssistantMessage, Model, ModelThinkingLevel } from "@mariozechner/pi-ai";
+import type { Api, AssistantMessage, Model } from "@mariozechner/pi-ai";
 import type { ExtensionAPI, ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { getAgentDir } from "@mariozechner/pi-coding-agent";
 import { accountingSummary, summaryLine } from "./accounting.ts";
@@ -576,5 +576,3 @@ function safeUsername(): string {
 		return process.env.USER ?? "";
 	}
 }
-
-export type { ModelThinkingLevel };
