@@ -58,7 +58,24 @@ export function benchConfig(): Config {
 
 const BENCH_ENV = { PI_OPENAI_WEB_SEARCH: undefined } as const;
 
-export function planFor(hp: HotPath, payload: unknown, config: Config, rungId: string): WirePlan {
+/** Where the hook gets its environment, timezone and cache key from (the bench's fixed ones by default). */
+interface PlanSources {
+	env: Readonly<Record<string, string | undefined>>;
+	timezone: string | undefined;
+	cacheKey: string;
+}
+
+export function planFor(
+	hp: HotPath,
+	payload: unknown,
+	config: Config,
+	rungId: string,
+	sources: PlanSources = {
+		env: BENCH_ENV,
+		timezone: "Europe/Stockholm",
+		cacheKey: hp.promptCacheKey(config.openaiPromptCache.keyPrefix, "bench", "/work/app"),
+	},
+): WirePlan {
 	return hp.wirePlan({
 		config,
 		family: hp.detectFamily(payload),
@@ -66,9 +83,9 @@ export function planFor(hp: HotPath, payload: unknown, config: Config, rungId: s
 		thinking: "medium",
 		thinkingLevelMap: undefined,
 		webSearchContextSize: "medium",
-		env: BENCH_ENV,
-		localTimezone: "Europe/Stockholm",
-		cacheKey: hp.promptCacheKey(config.openaiPromptCache.keyPrefix, "bench", "/work/app"),
+		env: sources.env,
+		localTimezone: sources.timezone,
+		cacheKey: sources.cacheKey,
 	});
 }
 
@@ -91,20 +108,8 @@ export function machineFacts(hp: HotPath, config: Config): MachineFacts {
  * request, as index.ts did at the start of this work; with `facts`, they are computed once (memoised).
  */
 export function hookPath(hp: HotPath, payload: unknown, config: Config, rungId: string, facts?: MachineFacts): unknown {
-	const wire = hp.wirePlan({
-		config,
-		family: hp.detectFamily(payload),
-		modelId: rungId,
-		thinking: "medium",
-		thinkingLevelMap: undefined,
-		webSearchContextSize: "medium",
-		env: process.env,
-		localTimezone: facts ? facts.timezone : Intl.DateTimeFormat().resolvedOptions().timeZone,
-		cacheKey: facts
-			? facts.cacheKey
-			: hp.promptCacheKey(config.openaiPromptCache.keyPrefix, userInfo().username, process.cwd()),
-	});
-	return hp.rewritePayload(payload, wire);
+	const { timezone, cacheKey } = facts ?? machineFacts(hp, config);
+	return hp.rewritePayload(payload, planFor(hp, payload, config, rungId, { env: process.env, timezone, cacheKey }));
 }
 
 /** How many history elements the rewrite reads (a counting Proxy in place of the history array). */
