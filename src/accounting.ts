@@ -2,10 +2,12 @@
  * What the ladder cost and saved, derived from the session branch alone (so it survives resume and fork):
  * each `plan-stepdown:call` entry is joined with the assistant message that follows it, which carries pi's
  * usage and cost for the real model. The "flat rung 0" figure prices the same tokens at rung 0's model:
- * a counterfactual on identical token counts, not a claim about quality.
+ * a counterfactual on identical token counts, not a claim about quality. One correction keeps it honest:
+ * prompt caches are per model, so a call that switched model read its context uncached where one model
+ * all along would have read it from cache; the flat run gets that cache back (see `flatTokens`).
  */
 import type { Api, Model } from "@mariozechner/pi-ai";
-import type { Trigger } from "./ladder.ts";
+import type { Phase, Trigger } from "./ladder.ts";
 import type { RegistryLike } from "./resolve.ts";
 import { rungRef } from "./resolve.ts";
 import type { Config } from "./schema.ts";
@@ -28,6 +30,8 @@ export interface Prices {
 export interface CallCost {
 	call: CallEntry;
 	tokens: Tokens;
+	/** The same call in a flat rung-0 run: the same tokens, with the cache a single model would have kept. */
+	flatTokens: Tokens;
 	cost: number;
 	failed: boolean;
 	/** Index of the implementation run (counting kickoffs); -1 for planning and user-started runs. */
@@ -41,6 +45,12 @@ export interface RungTotals extends Tokens {
 	models: string[];
 }
 
+export interface PhaseTotals {
+	calls: number;
+	cost: number;
+	flatCost: number | undefined;
+}
+
 export interface Summary {
 	calls: number;
 	failed: number;
@@ -49,10 +59,46 @@ export interface Summary {
 	flatCost: number | undefined;
 	savings: number | undefined;
 	savingsPct: number | undefined;
+	/** Planning is always rung 0: the savings come from the implementing calls. */
+	perPhase: Record<Phase, PhaseTotals>;
+	/** Prompt tokens read uncached because the call switched model, that one model would have read from cache. */
+	cacheLostTokens: number;
 	perRung: RungTotals[];
 	bumps: { rung: number; trigger: Trigger }[];
-	lastRun: { calls: number; cost: number; flatCost: number | undefined } | undefined;
+	lastRun: PhaseTotals | undefined;
 	table: string[];
+}
+
+/**
+ * Providers cache a prompt prefix only from this size on (OpenAI; Anthropic Opus/Sonnet; Gemini's smallest minimum):
+ * below it a flat run would not have read from cache either.
+ */
+export const MIN_CACHED_PROMPT = 1024;
+
+/** Entries after which the next prompt no longer starts with the previous one: history summarised away. */
+const PREFIX_BREAKERS = new Set(["compaction", "branch_summary"]);
+
+export const promptTokens = (t: Tokens) => t.input + t.cacheRead + t.cacheWrite;
+
+/**
+ * The call as a flat rung-0 run would have made it. When the call switched model (to another rung's model) in the same
+ * phase, its context was cold for the new model; one model all along would have read the previous call's prompt from
+ * its cache. Those tokens move from input (then cache writes) to cache reads; everything else stays as recorded.
+ * A phase change rewrites the system prompt and tools, so the prefix changes for the flat run too: no credit there.
+ * Flat's cache is assumed not to expire between calls, which can only understate the savings.
+ */
+export function flatTokens(tokens: Tokens, previousPrompt: number | undefined): Tokens {
+	if (previousPrompt === undefined || previousPrompt < MIN_CACHED_PROMPT) return tokens;
+	const extra = Math.min(previousPrompt, promptTokens(tokens)) - tokens.cacheRead;
+	if (extra <= 0) return tokens;
+	const fromInput = Math.min(extra, tokens.input);
+	const fromWrite = Math.min(extra - fromInput, tokens.cacheWrite);
+	return {
+		input: tokens.input - fromInput,
+		output: tokens.output,
+		cacheRead: tokens.cacheRead + fromInput + fromWrite,
+		cacheWrite: tokens.cacheWrite - fromWrite,
+	};
 }
 
 interface BranchEntry {
@@ -72,7 +118,10 @@ export function callCosts(branch: readonly BranchEntry[]): CallCost[] {
 	let open: CallEntry | undefined;
 	let run = -1;
 	let inRun = false; // an implementation run: from a kickoff until the user (or planning) has the next call
+	// The last routed call whose prompt the next one extends (what a single model would hold in its cache).
+	let previous: { model: string; phase: Phase; prompt: number } | undefined;
 	for (const entry of branch) {
+		if (PREFIX_BREAKERS.has(entry.type)) previous = undefined;
 		if (entry.type === "custom" && entry.customType === CALL_TYPE && isCallEntry(entry.data)) {
 			open = entry.data;
 			if (open.reason === "kickoff") {
@@ -83,20 +132,29 @@ export function callCosts(branch: readonly BranchEntry[]): CallCost[] {
 			}
 			continue;
 		}
-		if (!open || entry.type !== "message" || entry.message?.role !== "assistant") continue;
+		if (entry.type !== "message" || entry.message?.role !== "assistant") continue;
+		if (!open) {
+			previous = undefined; // a call we did not route (mode off): its model now holds the cache
+			continue;
+		}
 		const usage = entry.message.usage ?? {};
+		const tokens: Tokens = {
+			input: usage.input ?? 0,
+			output: usage.output ?? 0,
+			cacheRead: usage.cacheRead ?? 0,
+			cacheWrite: usage.cacheWrite ?? 0,
+		};
+		const switched = previous !== undefined && previous.phase === open.phase && previous.model !== open.model;
 		out.push({
 			call: open,
-			tokens: {
-				input: usage.input ?? 0,
-				output: usage.output ?? 0,
-				cacheRead: usage.cacheRead ?? 0,
-				cacheWrite: usage.cacheWrite ?? 0,
-			},
+			tokens,
+			flatTokens: flatTokens(tokens, switched ? previous?.prompt : undefined),
 			cost: usage.cost?.total ?? 0,
 			failed: entry.message.stopReason === "error" || entry.message.stopReason === "aborted",
 			run: inRun ? run : -1,
 		});
+		// A failed call that sent nothing (no usage) leaves the cache as it was.
+		if (promptTokens(tokens) > 0) previous = { model: open.model, phase: open.phase, prompt: promptTokens(tokens) };
 		open = undefined;
 	}
 	return out;
@@ -113,57 +171,75 @@ export function price(tokens: Tokens, prices: Prices): number {
 	);
 }
 
+function phaseTotals(calls: readonly CallCost[], rung0Prices: Prices | undefined): PhaseTotals {
+	return {
+		calls: calls.length,
+		cost: calls.reduce((sum, c) => sum + c.cost, 0),
+		flatCost: rung0Prices ? calls.reduce((sum, c) => sum + price(c.flatTokens, rung0Prices), 0) : undefined,
+	};
+}
+
+function addToRung(perRung: Map<number, RungTotals>, c: CallCost): void {
+	const t = perRung.get(c.call.rung) ?? {
+		rung: c.call.rung,
+		calls: 0,
+		cost: 0,
+		input: 0,
+		output: 0,
+		cacheRead: 0,
+		cacheWrite: 0,
+		models: [],
+	};
+	t.calls++;
+	t.cost += c.cost;
+	t.input += c.tokens.input;
+	t.output += c.tokens.output;
+	t.cacheRead += c.tokens.cacheRead;
+	t.cacheWrite += c.tokens.cacheWrite;
+	if (!t.models.includes(c.call.model)) t.models.push(c.call.model);
+	perRung.set(c.call.rung, t);
+}
+
 export function summarize(calls: readonly CallCost[], rung0Prices: Prices | undefined): Summary {
 	const perRung = new Map<number, RungTotals>();
-	let cost = 0;
-	let flat = 0;
-	let failed = 0;
 	const bumps: Summary["bumps"] = [];
+	let cacheLostTokens = 0;
 	for (const c of calls) {
-		cost += c.cost;
-		if (c.failed) failed++;
-		if (rung0Prices) flat += price(c.tokens, rung0Prices);
 		if (c.call.reason === "bump" && c.call.trigger) bumps.push({ rung: c.call.rung, trigger: c.call.trigger });
-		const t = perRung.get(c.call.rung) ?? {
-			rung: c.call.rung,
-			calls: 0,
-			cost: 0,
-			input: 0,
-			output: 0,
-			cacheRead: 0,
-			cacheWrite: 0,
-			models: [],
-		};
-		t.calls++;
-		t.cost += c.cost;
-		t.input += c.tokens.input;
-		t.output += c.tokens.output;
-		t.cacheRead += c.tokens.cacheRead;
-		t.cacheWrite += c.tokens.cacheWrite;
-		if (!t.models.includes(c.call.model)) t.models.push(c.call.model);
-		perRung.set(c.call.rung, t);
+		cacheLostTokens += c.flatTokens.cacheRead - c.tokens.cacheRead;
+		addToRung(perRung, c);
 	}
-	const lastRunIndex = Math.max(-1, ...calls.map((c) => c.run));
-	const lastRunCalls = lastRunIndex >= 0 ? calls.filter((c) => c.run === lastRunIndex) : [];
-	const flatCost = rung0Prices ? flat : undefined;
-	const savings = flatCost !== undefined ? flatCost - cost : undefined;
+	const all = phaseTotals(calls, rung0Prices);
+	const lastRunIndex = calls.reduce((max, c) => Math.max(max, c.run), -1);
+	const lastRun =
+		lastRunIndex >= 0
+			? phaseTotals(
+					calls.filter((c) => c.run === lastRunIndex),
+					rung0Prices,
+				)
+			: undefined;
+	const savings = all.flatCost !== undefined ? all.flatCost - all.cost : undefined;
 	const summary: Summary = {
 		calls: calls.length,
-		failed,
-		cost,
-		flatCost,
+		failed: calls.filter((c) => c.failed).length,
+		cost: all.cost,
+		flatCost: all.flatCost,
 		savings,
-		savingsPct: savings !== undefined && flatCost ? (savings / flatCost) * 100 : undefined,
+		savingsPct: savings !== undefined && all.flatCost ? (savings / all.flatCost) * 100 : undefined,
+		perPhase: {
+			planning: phaseTotals(
+				calls.filter((c) => c.call.phase === "planning"),
+				rung0Prices,
+			),
+			implementing: phaseTotals(
+				calls.filter((c) => c.call.phase === "implementing"),
+				rung0Prices,
+			),
+		},
+		cacheLostTokens,
 		perRung: [...perRung.values()].sort((a, b) => a.rung - b.rung),
 		bumps,
-		lastRun:
-			lastRunCalls.length > 0
-				? {
-						calls: lastRunCalls.length,
-						cost: lastRunCalls.reduce((s, c) => s + c.cost, 0),
-						flatCost: rung0Prices ? lastRunCalls.reduce((s, c) => s + price(c.tokens, rung0Prices), 0) : undefined,
-					}
-				: undefined,
+		lastRun,
 		table: [],
 	};
 	summary.table = costTable(summary);
@@ -186,6 +262,9 @@ function rung0Prices(config: Config, registry: RegistryLike | undefined): Prices
 }
 
 const usd = (n: number) => `$${n.toFixed(4)}`;
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+const ofFlat = (t: PhaseTotals) =>
+	t.flatCost ? ` (flat rung 0: ${usd(t.flatCost)}, ${((t.cost / t.flatCost) * 100).toFixed(1)}% of it)` : "";
 
 export function costTable(s: Summary): string[] {
 	const lines = ["cost by rung (this branch):", "  rung  calls   input  output  cache-read      cost  models"];
@@ -194,15 +273,27 @@ export function costTable(s: Summary): string[] {
 			`  ${String(r.rung).padStart(4)}  ${String(r.calls).padStart(5)}  ${String(r.input).padStart(6)}  ${String(r.output).padStart(6)}  ${String(r.cacheRead).padStart(10)}  ${usd(r.cost).padStart(8)}  ${r.models.join(", ")}`,
 		);
 	}
-	lines.push(`  total ${s.calls} calls${s.failed ? ` (${s.failed} failed)` : ""}: ${usd(s.cost)}`);
+	lines.push(`  total ${plural(s.calls, "call")}${s.failed ? ` (${s.failed} failed)` : ""}: ${usd(s.cost)}`);
 	if (s.flatCost !== undefined) {
 		lines.push(
 			`  flat rung 0 (same tokens at rung 0's prices): ${usd(s.flatCost)}; saved ${usd(s.savings ?? 0)} (${(s.savingsPct ?? 0).toFixed(1)}%)`,
 		);
 	}
+	const { planning, implementing } = s.perPhase;
+	if (planning.calls > 0 && implementing.calls > 0) {
+		lines.push(`  planning (rung 0): ${plural(planning.calls, "call")}, ${usd(planning.cost)}`);
+		lines.push(
+			`  implementing: ${plural(implementing.calls, "call")}, ${usd(implementing.cost)}${ofFlat(implementing)}`,
+		);
+	}
+	if (s.cacheLostTokens > 0) {
+		lines.push(
+			`  prompt cache lost to model switches: ${s.cacheLostTokens} tokens read uncached (flat rung 0 is credited with them)`,
+		);
+	}
 	if (s.lastRun) {
 		lines.push(
-			`  last implementation run: ${s.lastRun.calls} calls, ${usd(s.lastRun.cost)}${s.lastRun.flatCost !== undefined ? ` (flat rung 0: ${usd(s.lastRun.flatCost)})` : ""}`,
+			`  last implementation run: ${plural(s.lastRun.calls, "call")}, ${usd(s.lastRun.cost)}${ofFlat(s.lastRun)}`,
 		);
 	}
 	if (s.bumps.length > 0) {
@@ -219,5 +310,5 @@ export function costTable(s: Summary): string[] {
 export function summaryLine(s: Summary): string {
 	const flat =
 		s.flatCost !== undefined ? ` (flat rung 0: ${usd(s.flatCost)}, saved ${(s.savingsPct ?? 0).toFixed(1)}%)` : "";
-	return `plan-stepdown: ${s.calls} calls, ${usd(s.cost)}${flat}, ${s.bumps.length} bump${s.bumps.length === 1 ? "" : "s"}`;
+	return `plan-stepdown: ${plural(s.calls, "call")}, ${usd(s.cost)}${flat}, ${plural(s.bumps.length, "bump")}`;
 }

@@ -120,17 +120,23 @@ describe("trace replay (deterministic)", () => {
 		assert.equal(trace.events[0]?.type, "plan");
 	});
 
+	test("30+ implementation calls after the kickoff, each with its tokens", () => {
+		const kickoff = trace.events.findIndex((e) => e.type === "kickoff");
+		const implementing = trace.events.slice(kickoff).filter((e) => e.type === "call");
+		assert.ok(implementing.length >= 30, `${implementing.length} implementation calls`);
+	});
+
 	const expected = {
 		"openai-same-provider": {
 			rungs: "0 0 0 0 0 0 0 1 2 3 1 2 3 4 1 2 3 1 2 1 1 2 2 3 4 4 4 0 1 2 3 4 4 1 1 2 1 2",
-			cost: "0.742803",
-			flat: "1.381102",
+			cost: "0.838681",
+			flat: "1.377857",
 			perRung: [8, 10, 9, 5, 6],
 		},
 		"anthropic-to-openai": {
 			rungs: "0 0 0 0 0 0 0 1 2 3 1 2 3 3 1 2 3 1 2 1 1 2 2 3 3 3 3 0 1 2 3 3 3 1 1 2 1 2",
-			cost: "0.728460",
-			flat: "1.268052",
+			cost: "0.906497",
+			flat: "1.261387",
 			perRung: [8, 10, 9, 11],
 		},
 	} as const;
@@ -163,6 +169,8 @@ describe("trace replay (deterministic)", () => {
 			);
 			assert.ok(run.calls.slice(0, 7).every((c) => c.reason === "planning" && c.rung === 0));
 			assert.equal(run.calls[7]?.reason, "kickoff");
+			assert.equal(run.summary.perPhase.planning.calls, 7);
+			assert.equal(run.summary.perPhase.implementing.calls, 31);
 
 			// Cross-check with pi-ai's model table directly: each call's tokens at its rung's model, and at rung 0's.
 			const models = run.rungs.map((r) => {
@@ -171,11 +179,23 @@ describe("trace replay (deterministic)", () => {
 			});
 			const at = (m: Model<Api> | undefined, t: { input: number; output: number; cacheRead: number }) =>
 				m ? (t.input * m.cost.input + t.output * m.cost.output + t.cacheRead * m.cost.cacheRead) / 1e6 : Number.NaN;
-			const direct = run.calls.reduce((s, c) => s + at(models[c.rung], c.tokens), 0);
+			const recorded = run.calls.reduce((s, c) => s + at(models[c.rung], c.recorded), 0);
+			const shared = run.calls.reduce((s, c) => s + at(models[c.rung], c.tokens), 0);
 			const flat = calls.reduce((s, c) => s + at(models[0], c.tokens), 0);
-			assert.ok(Math.abs(direct - run.summary.cost) < 1e-9);
-			assert.ok(Math.abs(flat - (run.summary.flatCost ?? 0)) < 1e-9);
-			assert.ok(run.coldCache.cost >= run.summary.cost);
+			assert.ok(Math.abs(recorded - run.summary.cost) < 1e-9);
+			assert.ok(Math.abs(shared - run.sharedCache.session.cost) < 1e-9);
+			assert.ok(shared < recorded, "a model switch costs the cache");
+			// The trace's tokens are one model's: accounting's counterfactual must rebuild that flat run from what the
+			// ladder recorded (it credits whole prompts where the trace rounds cache reads down to 128 tokens).
+			assert.ok(Math.abs(flat - (run.summary.flatCost ?? 0)) / flat < 0.01, `${run.summary.flatCost} vs ${flat}`);
+			assert.ok((run.summary.flatCost ?? 0) <= flat);
+			// Each call's prompt is the same whatever the ladder; only its split into cached and uncached differs.
+			for (const c of run.calls) {
+				assert.equal(c.recorded.input + c.recorded.cacheRead, c.tokens.input + c.tokens.cacheRead);
+				assert.ok(c.recorded.cacheRead <= c.tokens.cacheRead);
+			}
+			const lost = run.calls.reduce((s, c) => s + c.tokens.cacheRead - c.recorded.cacheRead, 0);
+			assert.ok(run.summary.cacheLostTokens >= lost && run.summary.cacheLostTokens < lost + 128 * run.calls.length);
 		});
 	}
 });

@@ -119,10 +119,21 @@ export interface TraceCall {
 	tool: string | null;
 	failed: boolean;
 	error: boolean;
+	/** The trace's tokens: what one model all along records (its prompt cache holds the previous call's prompt). */
 	tokens: TraceTokens;
+	/** What this ladder's call records: its model's prompt cache holds only what that model itself saw. */
+	recorded: TraceTokens;
+	/** `recorded` at the rung's model's prices. */
 	cost: number;
-	/** The same tokens at rung 0's prices. */
+	/** The trace's tokens at rung 0's prices: the flat run, priced directly. */
 	flatCost: number;
+}
+
+export interface RunFigures {
+	cost: number;
+	flatCost: number;
+	/** cost / flat rung 0, % */
+	pct: number;
 }
 
 export interface TraceRun {
@@ -130,16 +141,20 @@ export interface TraceRun {
 	label: string;
 	rungs: { rung: number; model: string; thinking: string; prices: Model<Api>["cost"] }[];
 	calls: TraceCall[];
-	/** src/accounting.ts's summary of the branch (without its text table). */
+	/** src/accounting.ts's summary of the branch as this ladder records it (without its text table). */
 	summary: Omit<Summary, "table">;
 	table: string[];
-	/** cost / flat rung 0, %. */
-	costPctOfFlat: number;
+	/** The implementation calls (the target figure): planning is rung 0 by design and costs the same either way. */
+	implementing: RunFigures;
+	/** The whole session, planning included. */
+	session: RunFigures;
 	/**
-	 * Sensitivity: the same trace if every model switch reads only the prefix that model itself cached earlier
-	 * (prompt caches are per model), the tokens it loses being billed as uncached input. Flat rung 0 keeps its cache.
+	 * Accounting's flat rung 0 (same tokens, the cache a model switch lost credited back) next to the trace's own
+	 * tokens priced at rung 0: how closely the counterfactual reconstructs the flat run.
 	 */
-	coldCache: { cost: number; costPctOfFlat: number; uncachedTokens: number };
+	flatCheck: { accounting: number; direct: number; diffPct: number };
+	/** Optimistic: every model reads the previous prompt from cache, as if caches were shared (they are not). */
+	sharedCache: { implementing: RunFigures; session: RunFigures };
 }
 
 function usageFor(model: Model<Api>, tokens: TraceTokens): Usage {
@@ -154,6 +169,11 @@ function usageFor(model: Model<Api>, tokens: TraceTokens): Usage {
 	calculateCost(model, usage);
 	return usage;
 }
+
+const figures = (t: { cost: number; flatCost: number | undefined }): RunFigures => {
+	const flatCost = t.flatCost ?? Number.NaN;
+	return { cost: t.cost, flatCost, pct: (t.cost / flatCost) * 100 };
+};
 
 /**
  * Replays the trace on one ladder. Deterministic: no clock, no randomness, no I/O.
@@ -177,18 +197,19 @@ export function runTrace(
 	const session = trace.sessionThinking;
 
 	const messages: AgentMessageLike[] = [];
+	/** The session as this ladder records it. */
 	const branch: BranchEntry[] = [];
-	const coldBranch: BranchEntry[] = [];
+	/** The same session if every model could read every other model's prompt cache. */
+	const sharedBranch: BranchEntry[] = [];
 	const calls: TraceCall[] = [];
 	/** Per model: the prompt tokens of its last call (what its prompt cache holds). */
 	const cached = new Map<string, number>();
-	let uncachedTokens = 0;
 	let mode: Mode = "off";
 	let callId = 0;
 
 	const push = (entry: BranchEntry) => {
 		branch.push(entry);
-		coldBranch.push(entry);
+		sharedBranch.push(entry);
 	};
 	const setMode = (next: Mode) => {
 		mode = next;
@@ -229,22 +250,21 @@ export function runTrace(
 		};
 		push({ type: "custom", customType: CALL_TYPE, data: entry });
 
+		// This model can only have cached what it saw itself; what it lost is billed as uncached input.
+		const prompt = event.tokens.input + event.tokens.cacheRead;
+		const hit = Math.min(event.tokens.cacheRead, cached.get(modelRef) ?? 0);
+		const recorded = { ...event.tokens, input: prompt - hit, cacheRead: hit };
+		if (!event.error) cached.set(modelRef, prompt);
+
 		const tool = event.error ? null : (event.tool ?? null);
 		const id = `call_${callId++}`;
 		const content = tool ? [{ type: "toolCall", id, name: tool, arguments: event.args ?? {} }] : [];
 		const stopReason: AssistantMessage["stopReason"] = event.error ? "error" : tool ? "toolUse" : "stop";
-		const usage = usageFor(model, event.tokens);
+		const usage = usageFor(model, recorded);
 		const message = { role: "assistant", content, stopReason, usage };
 		messages.push(message);
 		branch.push({ type: "message", message });
-
-		// Cold-cache sensitivity: this model can only have cached what it saw itself.
-		const prompt = event.tokens.input + event.tokens.cacheRead;
-		const hit = Math.min(event.tokens.cacheRead, cached.get(modelRef) ?? 0);
-		uncachedTokens += event.tokens.cacheRead - hit;
-		const coldTokens = { ...event.tokens, input: event.tokens.input + event.tokens.cacheRead - hit, cacheRead: hit };
-		coldBranch.push({ type: "message", message: { ...message, usage: usageFor(model, coldTokens) } });
-		if (!event.error) cached.set(modelRef, prompt);
+		sharedBranch.push({ type: "message", message: { ...message, usage: usageFor(model, event.tokens) } });
 
 		calls.push({
 			index: calls.length,
@@ -259,6 +279,7 @@ export function runTrace(
 			failed: event.failed === true,
 			error: event.error === true,
 			tokens: event.tokens,
+			recorded,
 			cost: usage.cost.total,
 			flatCost: usageFor(rung0, event.tokens).cost.total,
 		});
@@ -271,8 +292,9 @@ export function runTrace(
 	}
 
 	const { table, ...summary } = accountingSummary(branch, config, registry);
-	const cold = accountingSummary(coldBranch, config, registry);
-	const flat = summary.flatCost ?? Number.NaN;
+	const shared = accountingSummary(sharedBranch, config, registry);
+	const direct = calls.reduce((sum, c) => sum + c.flatCost, 0);
+	const accounting = summary.flatCost ?? Number.NaN;
 	return {
 		ladder: ladder.name,
 		label: ladder.label,
@@ -285,7 +307,9 @@ export function runTrace(
 		calls,
 		summary,
 		table,
-		costPctOfFlat: (summary.cost / flat) * 100,
-		coldCache: { cost: cold.cost, costPctOfFlat: (cold.cost / flat) * 100, uncachedTokens },
+		implementing: figures(summary.perPhase.implementing),
+		session: figures(summary),
+		flatCheck: { accounting, direct, diffPct: ((accounting - direct) / direct) * 100 },
+		sharedCache: { implementing: figures(shared.perPhase.implementing), session: figures(shared) },
 	};
 }

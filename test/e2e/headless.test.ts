@@ -128,6 +128,19 @@ interface CallData {
 	thinking: string;
 }
 
+interface SummaryData {
+	v: number;
+	calls: number;
+	cost: number;
+	flatCost: number;
+	savingsPct: number;
+	cacheLostTokens: number;
+	perPhase: Record<"planning" | "implementing", { calls: number; cost: number }>;
+	perRung: { rung: number; calls: number; models: string[] }[];
+	bumps: unknown[];
+	lastRun?: { calls: number };
+}
+
 interface StateData {
 	v: number;
 	mode: string;
@@ -184,9 +197,16 @@ const closeTo = (actual: number, expected: number, message: string) =>
 
 const usd = (n: number) => `$${n.toFixed(4)}`;
 
-function summaryLine(costs: readonly number[], rung0Cost: number, bumps: number): string {
+/** Flat rung 0's price for a call whose whole prompt one model would have had in its cache. */
+const BIG_CACHED = (USAGE.input * PRICES.big.cacheRead + USAGE.output * PRICES.big.output) / 1_000_000;
+
+/**
+ * The expected stderr line. The mock reports no cache reads; `switched` lists the calls that changed model within a
+ * phase: there a single rung-0 model would have read the previous call's prompt (USAGE.input ≥ 1,024) from its cache.
+ */
+function summaryLine(costs: readonly number[], bumps: number, switched: readonly number[] = []): string {
 	const total = costs.reduce((s, c) => s + c, 0);
-	const flat = rung0Cost * costs.length;
+	const flat = costs.reduce((s, _, i) => s + (switched.includes(i) ? BIG_CACHED : BIG), 0);
 	const pct = (((flat - total) / flat) * 100).toFixed(1);
 	return `plan-stepdown: ${costs.length} calls, ${usd(total)} (flat rung 0: ${usd(flat)}, saved ${pct}%), ${bumps} bump${bumps === 1 ? "" : "s"}`;
 }
@@ -226,7 +246,8 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 		assert.equal(r.code, 0, r.stderr);
 		assert.equal(r.stdout, `${finalText}\n`, "stdout is the final assistant text and nothing else");
 		const costs = [BIG, BIG, MID, MID, SMALL, SMALL, SMALL];
-		assert.equal(r.stderr, `${summaryLine(costs, BIG, 0)}\n`, "stderr is the one-line summary");
+		// gpt-mid → gpt-small at the fifth call: the only model switch inside a phase.
+		assert.equal(r.stderr, `${summaryLine(costs, 0, [4])}\n`, "stderr is the one-line summary");
 
 		// The wire: every call on the rung's model and effort, on the oai provider with its key.
 		assert.deepEqual(modelEffort(reqs), [
@@ -312,6 +333,37 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 			modelChanges.map((e) => `${e.provider}/${e.modelId}`),
 			["oai/gpt-mid"],
 		);
+
+		// The same figures as the stderr line, as data in the session: the last entry pi wrote.
+		const summaries = customData(entries, "plan-stepdown:summary") as SummaryData[];
+		assert.equal(summaries.length, 1);
+		assert.equal(entries.at(-1)?.customType, "plan-stepdown:summary");
+		const [summary] = summaries;
+		assert.ok(summary);
+		const total = costs.reduce((sum, c) => sum + c, 0);
+		const flat = 6 * BIG + BIG_CACHED;
+		assert.equal(summary.calls, 7);
+		closeTo(summary.cost, total, "summary cost");
+		closeTo(summary.flatCost, flat, "summary flat rung 0");
+		closeTo(summary.savingsPct, ((flat - total) / flat) * 100, "summary savings %");
+		assert.equal(summary.cacheLostTokens, USAGE.input, "one model switch inside a phase: one prompt read cold");
+		assert.deepEqual(
+			[summary.perPhase.planning.calls, summary.perPhase.implementing.calls],
+			[2, 5],
+		);
+		closeTo(summary.perPhase.planning.cost, 2 * BIG, "planning cost");
+		assert.deepEqual(
+			summary.perRung.map((r) => [r.rung, r.calls, r.models.join()]),
+			[
+				[0, 2, "oai/gpt-big"],
+				[1, 1, "oai/gpt-mid"],
+				[2, 1, "oai/gpt-mid"],
+				[3, 1, "oai/gpt-small"],
+				[4, 2, "oai/gpt-small"],
+			],
+		);
+		assert.deepEqual(summary.bumps, []);
+		assert.equal(summary.lastRun?.calls, 5);
 	});
 
 	test("--mode json: the event stream carries the implementation's tool calls and ends with agent_end", async (t) => {
@@ -326,7 +378,13 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 		});
 		const r = await env.run(["--mode", "json", "make hello", "--plan-auto-approve"]);
 		assert.equal(r.code, 0, r.stderr);
-		assert.equal(r.stderr, `${summaryLine([BIG, MID, MID, SMALL], BIG, 0)}\n`);
+		assert.equal(r.stderr, `${summaryLine([BIG, MID, MID, SMALL], 0, [3])}\n`);
+		const summaries = customData(env.session(), "plan-stepdown:summary") as SummaryData[];
+		assert.deepEqual(
+			summaries.map((x) => [x.calls, x.perPhase.implementing.calls, x.cacheLostTokens]),
+			[[4, 3, USAGE.input]],
+			"json mode records the summary entry too",
+		);
 		assert.deepEqual(modelEffort(env.mock.requests), [
 			"gpt-big/xhigh",
 			"gpt-mid/high",
@@ -399,7 +457,7 @@ describe("bumps during implementation", () => {
 		assert.equal(r.code, 0, r.stderr);
 		assert.equal(r.stdout, "done\n");
 		const costs = [BIG, MID, MID, SMALL, MID, MID, MID, MID, SMALL, MID];
-		assert.equal(r.stderr, `${summaryLine(costs, BIG, 3)}\n`);
+		assert.equal(r.stderr, `${summaryLine(costs, 3, [3, 4, 8, 9])}\n`);
 
 		assert.deepEqual(modelEffort(reqs), [
 			"gpt-big/xhigh",
@@ -979,7 +1037,7 @@ describe("commands in print mode", () => {
 		const r = await env.run(["-p", "/plan Tidy up hello.txt"]);
 		assert.equal(r.code, 0, r.stderr);
 		assert.equal(r.stdout, `${PLAN_TEXT}\n`, "the plan is the answer");
-		assert.equal(r.stderr, `${summaryLine([BIG, BIG, BIG], BIG, 0)}\n`);
+		assert.equal(r.stderr, `${summaryLine([BIG, BIG, BIG], 0)}\n`);
 		const reqs = env.mock.requests;
 		assert.deepEqual(modelEffort(reqs), ["gpt-big/xhigh", "gpt-big/xhigh", "gpt-big/xhigh"]);
 		assert.deepEqual(

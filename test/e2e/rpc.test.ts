@@ -195,7 +195,12 @@ test("approve: planning on rung 0, implementation 1, 2, 2; a follow-up 0, 1, 2; 
 		costs[6] ?? "",
 		/^ {2}flat rung 0 \(same tokens at rung 0's prices\): \$\d+\.\d{4}; saved \$\d+\.\d{4} \(\d+\.\d%\)$/,
 	);
-	assert.match(costs[7] ?? "", /^ {2}last implementation run: 3 calls, /);
+	assert.match(costs[7] ?? "", /^ {2}planning \(rung 0\): 2 calls, \$\d+\.\d{4}$/);
+	assert.match(
+		costs[8] ?? "",
+		/^ {2}implementing: 6 calls, \$\d+\.\d{4} \(flat rung 0: \$\d+\.\d{4}, \d+\.\d% of it\)$/,
+	);
+	assert.match(costs[9] ?? "", /^ {2}last implementation run: 3 calls, /);
 
 	// /stepdown-off: the user's own model and tools again.
 	mark = rpc.events.length;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { callCosts, price, summarize, summaryLine } from "../../src/accounting.ts";
+import { callCosts, flatTokens, MIN_CACHED_PROMPT, price, summarize, summaryLine } from "../../src/accounting.ts";
 import { CALL_TYPE, type CallEntry } from "../../src/state.ts";
 
 const call = (rung: number, over: Partial<CallEntry> = {}) => ({
@@ -16,9 +16,9 @@ const call = (rung: number, over: Partial<CallEntry> = {}) => ({
 		...over,
 	} as CallEntry,
 });
-const answer = (input: number, output: number, cost: number, stopReason = "stop", cacheRead = 0) => ({
+const answer = (input: number, output: number, cost: number, stopReason = "stop", cacheRead = 0, cacheWrite = 0) => ({
 	type: "message",
-	message: { role: "assistant", stopReason, usage: { input, output, cacheRead, cacheWrite: 0, cost: { total: cost } } },
+	message: { role: "assistant", stopReason, usage: { input, output, cacheRead, cacheWrite, cost: { total: cost } } },
 });
 
 describe("callCosts", () => {
@@ -68,7 +68,9 @@ describe("summarize", () => {
 		assert.equal(s.calls, 4);
 		assert.equal(s.failed, 0);
 		assert.equal(Number(s.cost.toFixed(6)), 0.021);
-		const flat = price({ input: 10000, output: 400, cacheRead: 1000, cacheWrite: 0 }, prices);
+		// Rungs 1 and 2 are different models: flat rung 0 would have read the previous prompt from its cache on the
+		// third call (2,000 of its 4,000; it read 1,000 itself) and the fourth (all 4,000).
+		const flat = price({ input: 5000, output: 400, cacheRead: 6000, cacheWrite: 0 }, prices);
 		assert.equal(Number((s.flatCost ?? 0).toFixed(6)), Number(flat.toFixed(6)));
 		assert.equal(Number((s.savings ?? 0).toFixed(6)), Number((flat - 0.021).toFixed(6)));
 		assert.ok((s.savingsPct ?? 0) > 0);
@@ -94,11 +96,100 @@ describe("summarize", () => {
 		const s = summarize(callCosts([call(1), answer(1, 1, 0.1)]), undefined);
 		assert.equal(s.flatCost, undefined);
 		assert.equal(s.savings, undefined);
-		assert.equal(summaryLine(s), "plan-stepdown: 1 calls, $0.1000, 0 bumps");
+		assert.equal(summaryLine(s), "plan-stepdown: 1 call, $0.1000, 0 bumps");
 	});
 
 	test("price is per million tokens", () => {
 		assert.equal(price({ input: 1_000_000, output: 0, cacheRead: 0, cacheWrite: 0 }, prices), 5);
 		assert.equal(price({ input: 0, output: 500_000, cacheRead: 2_000_000, cacheWrite: 0 }, prices), 21);
+	});
+});
+
+describe("flat rung 0 keeps the prompt cache a model switch threw away", () => {
+	const t = (input: number, cacheRead = 0, cacheWrite = 0, output = 50) => ({ input, output, cacheRead, cacheWrite });
+
+	test("flatTokens: the previous prompt moves from input, then from cache writes, to cache reads", () => {
+		assert.deepEqual(flatTokens(t(5000), 4000), t(1000, 4000));
+		assert.deepEqual(flatTokens(t(1000, 3000), 3800), t(200, 3800), "adds to what the call itself read");
+		assert.deepEqual(flatTokens(t(300, 3000, 2000), 4500), t(0, 4500, 800), "Anthropic: writes become reads");
+		assert.deepEqual(flatTokens(t(2000), 9000), t(0, 2000), "never more than the call's own prompt");
+		assert.deepEqual(flatTokens(t(5000, 4000), 3000), t(5000, 4000), "the call already read more: as recorded");
+		assert.deepEqual(flatTokens(t(5000), undefined), t(5000));
+		assert.deepEqual(flatTokens(t(5000), MIN_CACHED_PROMPT - 1), t(5000), "too short to be cached at all");
+		assert.deepEqual(flatTokens(t(5000), MIN_CACHED_PROMPT), t(5000 - MIN_CACHED_PROMPT, MIN_CACHED_PROMPT));
+	});
+
+	test("credited on a model switch inside a phase only", () => {
+		const flat = (branch: Parameters<typeof callCosts>[0]) => callCosts(branch).map((c) => c.flatTokens.cacheRead);
+		// planning on m0, kickoff on m1 (phase change: new system prompt and tools, no credit), m2 (switch), m2 (same).
+		assert.deepEqual(
+			flat([
+				call(0, { phase: "planning", reason: "planning", model: "p/m0" }),
+				answer(4000, 10, 0),
+				call(0, { phase: "planning", reason: "planning", model: "p/m0" }),
+				answer(1000, 10, 0, "stop", 4000),
+				call(1, { reason: "kickoff" }),
+				answer(6000, 10, 0),
+				call(2),
+				answer(7000, 10, 0),
+				call(2),
+				answer(500, 10, 0, "stop", 7000),
+				call(0, { reason: "user-turn", model: "p/m0" }),
+				answer(2500, 10, 0, "stop", 5000),
+			]),
+			[0, 4000, 0, 6000, 7000, 7500],
+		);
+	});
+
+	test("no credit across a compaction, a branch summary or a call this extension did not route", () => {
+		const flat = (between: Parameters<typeof callCosts>[0][number]) =>
+			callCosts([call(1), answer(6000, 10, 0), between, call(2), answer(7000, 10, 0)]).map(
+				(c) => c.flatTokens.cacheRead,
+			);
+		assert.deepEqual(flat({ type: "message", message: { role: "user" } }), [0, 6000]);
+		assert.deepEqual(flat({ type: "compaction" }), [0, 0]);
+		assert.deepEqual(flat({ type: "branch_summary" }), [0, 0]);
+		assert.deepEqual(flat(answer(9000, 10, 0)), [0, 0]);
+	});
+
+	test("a failed call that sent nothing leaves the previous prompt in place", () => {
+		const rows = callCosts([
+			call(1),
+			answer(6000, 10, 0),
+			call(2),
+			answer(0, 0, 0, "error"),
+			call(3),
+			answer(7000, 10, 0),
+		]);
+		assert.deepEqual(
+			rows.map((c) => c.flatTokens.cacheRead),
+			[0, 0, 6000],
+		);
+	});
+
+	test("summary: flat priced with the credited tokens, the lost cache reported, planning and implementing apart", () => {
+		const prices = { input: 5, output: 40, cacheRead: 0.5, cacheWrite: 0 };
+		const s = summarize(
+			callCosts([
+				call(0, { phase: "planning", reason: "planning", model: "p/m0" }),
+				answer(4000, 100, 0.024),
+				call(1, { reason: "kickoff" }),
+				answer(5000, 100, 0.01),
+				call(2),
+				answer(6000, 100, 0.002),
+			]),
+			prices,
+		);
+		const planning = price(t(4000, 0, 0, 100), prices);
+		const implementing = price(t(5000, 0, 0, 100), prices) + price(t(1000, 5000, 0, 100), prices);
+		assert.equal(s.cacheLostTokens, 5000);
+		assert.equal((s.flatCost ?? 0).toFixed(9), (planning + implementing).toFixed(9));
+		assert.deepEqual(s.perPhase.planning, { calls: 1, cost: 0.024, flatCost: planning });
+		assert.equal(s.perPhase.implementing.calls, 2);
+		assert.equal(s.perPhase.implementing.flatCost?.toFixed(9), implementing.toFixed(9));
+		const table = s.table.join("\n");
+		assert.match(table, /^ {2}planning \(rung 0\): 1 call, \$0\.0240$/m);
+		assert.match(table, /^ {2}implementing: 2 calls, \$0\.0120 \(flat rung 0: \$0\.0405, 29\.6% of it\)$/m);
+		assert.match(table, /^ {2}prompt cache lost to model switches: 5000 tokens read uncached/m);
 	});
 });
