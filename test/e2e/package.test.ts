@@ -1,0 +1,116 @@
+/**
+ * The published artifact: `npm pack` of this repo, unpacked where no node_modules can be found, installed with
+ * `pi install -l <dir>` (a local-path package: nothing fetched) and used by the real pi binary with no `-e`.
+ * This proves what a unit test cannot: the tarball holds every module the extension imports, the `pi.extensions`
+ * manifest is right, and `@mariozechner/pi-*` and `typebox` come from pi at run time, not from our node_modules.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { type MockLlm, startMockLlm } from "../helpers/mock-llm.ts";
+import { makeSandbox, REPO_ROOT, runPi, type Sandbox } from "../helpers/pi-harness.ts";
+import { bash, PLAN_TEXT, PROVIDERS, SAME_PROVIDER_LADDER, USER_SETTINGS, write } from "./fixtures.ts";
+
+interface PackResult {
+	filename: string;
+	files: { path: string }[];
+}
+
+function npmPack(destination: string): PackResult {
+	const npm = spawnSync("npm", ["pack", "--json", "--pack-destination", destination], {
+		cwd: REPO_ROOT,
+		encoding: "utf8",
+		env: { ...process.env, npm_config_loglevel: "error" },
+	});
+	assert.equal(npm.status, 0, npm.stderr);
+	const [result] = JSON.parse(npm.stdout) as PackResult[];
+	assert.ok(result);
+	return result;
+}
+
+describe("the npm tarball, installed as a pi package", () => {
+	let mock: MockLlm;
+	let sb: Sandbox;
+	let pack: PackResult;
+	let packageDir: string;
+
+	before(async () => {
+		mock = await startMockLlm({ providers: PROVIDERS, script: [] });
+		sb = makeSandbox({ mock, settings: USER_SETTINGS, planConfig: SAME_PROVIDER_LADDER });
+		const tarballs = join(sb.root, "tarballs");
+		mkdirSync(tarballs);
+		pack = npmPack(tarballs);
+		// Outside the project and the repo: no node_modules on the way up from here.
+		packageDir = join(sb.root, "installed");
+		mkdirSync(packageDir);
+		const tar = spawnSync("tar", ["-xzf", join(tarballs, pack.filename), "-C", packageDir, "--strip-components=1"]);
+		assert.equal(tar.status, 0, String(tar.stderr));
+	});
+
+	after(async () => {
+		sb?.cleanup();
+		await mock?.close();
+	});
+
+	test("holds the extension's sources and docs, and no tests, config or dependencies", () => {
+		const sources = readdirSync(join(REPO_ROOT, "src"))
+			.filter((f) => f.endsWith(".ts"))
+			.map((f) => `src/${f}`);
+		assert.deepEqual(
+			pack.files.map((f) => f.path).sort(),
+			[
+				"CHANGELOG.md",
+				"LICENSE",
+				"README.md",
+				"models.example.json",
+				"package.json",
+				"plan-stepdown.schema.json",
+				...sources,
+			].sort(),
+		);
+		const manifest = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")) as {
+			pi: { extensions: string[] };
+			dependencies?: unknown;
+			peerDependencies: Record<string, string>;
+		};
+		assert.deepEqual(manifest.pi.extensions, ["./src/index.ts"]);
+		assert.equal(manifest.dependencies, undefined, "nothing to install: pi provides what we import");
+		assert.deepEqual(manifest.peerDependencies, {
+			"@mariozechner/pi-ai": "*",
+			"@mariozechner/pi-coding-agent": "*",
+			typebox: "*",
+		});
+		for (let dir = packageDir; dir !== "/"; dir = join(dir, "..")) {
+			assert.ok(!existsSync(join(dir, "node_modules")), `no node_modules above the package: ${dir}`);
+		}
+	});
+
+	test("pi install -l <dir>, then plan, approve and implement with no -e", async () => {
+		const userSettings = readFileSync(join(sb.agentDir, "settings.json"));
+		const install = await runPi(sb, ["install", "-l", packageDir]);
+		assert.equal(install.code, 0, install.stderr);
+		const projectSettings = JSON.parse(readFileSync(join(sb.projectDir, ".pi", "settings.json"), "utf8")) as {
+			packages: unknown[];
+		};
+		assert.equal(projectSettings.packages.length, 1, JSON.stringify(projectSettings));
+
+		mock.setScript([
+			bash("ls"),
+			{ text: PLAN_TEXT },
+			write("hello.txt", "Hello from the tarball\n"),
+			{ text: "Done." },
+		]);
+		const r = await runPi(sb, ["-p", "Create hello.txt", "--plan-auto-approve"], { timeoutMs: 30_000 });
+		assert.equal(r.code, 0, r.stderr);
+		assert.equal(r.stdout, "Done.\n");
+		assert.match(r.stderr, /^plan-stepdown: 4 calls, /);
+		assert.deepEqual(
+			mock.requests.map((q) => `${q.model}/${q.effort}`),
+			["gpt-big/xhigh", "gpt-big/xhigh", "gpt-mid/high", "gpt-mid/medium"],
+		);
+		assert.equal(readFileSync(join(sb.projectDir, "hello.txt"), "utf8"), "Hello from the tarball\n");
+		assert.deepEqual(readFileSync(join(sb.agentDir, "settings.json")), userSettings, "the user's settings untouched");
+	});
+});
