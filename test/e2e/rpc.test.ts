@@ -51,11 +51,11 @@ interface Rig {
 	finish(): Promise<void>;
 }
 
-async function rig(t: TestContext, files: Record<string, string> = {}): Promise<Rig> {
+async function rig(t: TestContext, files: Record<string, string> = {}, extensions: string[] = []): Promise<Rig> {
 	const mock = await startMockLlm({ providers: PROVIDERS, script: [] });
 	const sandbox = makeSandbox({ mock, settings: USER_SETTINGS, planConfig: CROSS_PROVIDER_LADDER, files });
 	const settingsBefore = settingsBytes(sandbox);
-	const rpc = startPiRpc(sandbox, [], { extension: "." });
+	const rpc = startPiRpc(sandbox, [], { extension: [".", ...extensions] });
 	t.after(async () => {
 		await rpc.close();
 		await mock.close();
@@ -442,6 +442,80 @@ test("fork comes back in the mode its branch was in, not the mode the session wa
 	await send(rpc, "Plan it differently");
 	const again = await uiAfter(rpc, mark, "select");
 	assert.equal(again.title, DIALOG_TITLE, "the fork is in plan mode again: the dialog comes back");
+	assert.deepEqual(wireLabels(mock.requests.slice(before)), [RUNG[0]]);
+	assert.deepEqual(mock.requests[before].toolNames, PLAN_TOOLS);
+	assert.ok(hasPlanBlock(mock.requests[before]));
+	rpc.respondUi(again.id, { cancelled: true });
+	await idle(rpc);
+	await finish();
+});
+
+test("/tree navigation: each branch comes back in its own mode, tools and routing", async (t) => {
+	const { mock, sandbox, rpc, finish } = await rig(t, {}, ["test/helpers/tree-extension.ts"]);
+	const assistantId = (text: string) => {
+		const entry = onlySession(sandbox).entries.find(
+			(e) =>
+				e.type === "message" &&
+				JSON.stringify(e.message).includes(text) &&
+				/"role":"assistant"/.test(JSON.stringify(e.message)),
+		);
+		assert.ok(entry && typeof entry.id === "string", `an assistant entry saying ${text}`);
+		return entry.id as string;
+	};
+	const goto = async (entryId: string) => {
+		const mark = rpc.events.length;
+		await send(rpc, `/goto ${entryId}`);
+		const done = await uiAfter(rpc, mark, "notify", (e) => String(e.message).startsWith("goto:"));
+		assert.equal(done.message, "goto: done");
+		return mark;
+	};
+	const statusAfter = (mark: number) =>
+		rpc.events
+			.slice(mark)
+			.filter((e) => e.type === "extension_ui_request" && e.method === "setStatus" && e.statusKey === "plan-stepdown")
+			.map((e) => e.statusText)
+			.at(-1);
+
+	// Off, then plan, approve and implement.
+	mock.setScript([{ text: "Plain answer." }]);
+	await rpc.prompt("Hello?");
+	mock.setScript([{ text: PLAN_TEXT }]);
+	const dialog = await planUntilDialog(rpc, "Create hello.txt");
+	mock.setScript([write("hello.txt", "Hello\n"), { text: "Implemented." }]);
+	const mark = rpc.events.length;
+	rpc.respondUi(dialog.id, { value: START });
+	await agentEndWith(rpc, mark, "Implemented.");
+	await idle(rpc);
+
+	// Back to the answer given before /plan: that branch never had the mode.
+	let at = await goto(assistantId("Plain answer."));
+	assert.equal(statusAfter(at), undefined, "the status line is cleared");
+	mock.setScript([{ text: "Still plain." }]);
+	let before = mock.requests.length;
+	await rpc.prompt("Anything new?");
+	assert.deepEqual(wireLabels(mock.requests.slice(before)), [USER_MODEL], "the user's own model");
+	assert.deepEqual(mock.requests[before].toolNames, USER_TOOLS, "the user's own tools");
+	assert.ok(!hasPlanBlock(mock.requests[before]));
+
+	// Forward to the implementation's last answer: implementing again, a user prompt starts on rung 0 and steps.
+	at = await goto(assistantId("Implemented."));
+	assert.equal(statusAfter(at), "⏸ impl [0/3] oai/gpt-big:high");
+	mock.setScript([bash("ls"), { text: "Checked." }]);
+	before = mock.requests.length;
+	await rpc.prompt("Check it");
+	assert.deepEqual(wireLabels(mock.requests.slice(before)), [RUNG[0], RUNG[1]]);
+	assert.ok(mock.requests[before].toolNames.includes("write"), "implementation tools");
+	assert.ok(!hasPlanBlock(mock.requests[before]));
+
+	// And to the plan's answer: planning again, the dialog comes back after the next planning run.
+	at = await goto(assistantId("1. Create"));
+	assert.match(String(statusAfter(at)), /^⏸ plan /);
+	mock.setScript([{ text: PLAN_TEXT }]);
+	before = mock.requests.length;
+	const planMark = rpc.events.length;
+	await send(rpc, "Plan it again");
+	const again = await uiAfter(rpc, planMark, "select");
+	assert.equal(again.title, DIALOG_TITLE);
 	assert.deepEqual(wireLabels(mock.requests.slice(before)), [RUNG[0]]);
 	assert.deepEqual(mock.requests[before].toolNames, PLAN_TOOLS);
 	assert.ok(hasPlanBlock(mock.requests[before]));
