@@ -7,7 +7,7 @@
  * all along would have read it from cache; the flat run gets that cache back (see `flatTokens`).
  */
 import type { Api, Model } from "@mariozechner/pi-ai";
-import type { Phase, Trigger } from "./ladder.ts";
+import { KICKOFF_TYPE, type Phase, type Trigger } from "./ladder.ts";
 import type { RegistryLike } from "./resolve.ts";
 import { rungRef } from "./resolve.ts";
 import type { Config } from "./schema.ts";
@@ -34,7 +34,8 @@ export interface CallCost {
 	flatTokens: Tokens;
 	cost: number;
 	failed: boolean;
-	/** Index of the implementation run (counting kickoffs); -1 for planning and user-started runs. */
+	/** Index of the implementation run the call belongs to (a kickoff or a user prompt while implementing starts
+	 * one); -1 for planning calls. */
 	run: number;
 }
 
@@ -51,6 +52,12 @@ export interface PhaseTotals {
 	flatCost: number | undefined;
 }
 
+export interface RunTotals extends PhaseTotals {
+	/** How the run started: the approved plan's kickoff, or the user's prompt while implementing. */
+	start: "kickoff" | "follow-up";
+	perRung: RungTotals[];
+}
+
 export interface Summary {
 	calls: number;
 	failed: number;
@@ -65,7 +72,9 @@ export interface Summary {
 	cacheLostTokens: number;
 	perRung: RungTotals[];
 	bumps: { rung: number; trigger: Trigger }[];
-	lastRun: PhaseTotals | undefined;
+	/** Every implementation run of the branch, oldest first. */
+	runs: RunTotals[];
+	lastRun: RunTotals | undefined;
 	table: string[];
 }
 
@@ -117,19 +126,28 @@ export function callCosts(branch: readonly BranchEntry[]): CallCost[] {
 	const out: CallCost[] = [];
 	let open: CallEntry | undefined;
 	let run = -1;
-	let inRun = false; // an implementation run: from a kickoff until the user (or planning) has the next call
+	let inRun = false;
+	// A user prompt or the kickoff since the last call: the next implementing call opens a run (a retried call does not).
+	let started = false;
 	// The last routed call whose prompt the next one extends (what a single model would hold in its cache).
 	let previous: { model: string; phase: Phase; prompt: number } | undefined;
 	for (const entry of branch) {
 		if (PREFIX_BREAKERS.has(entry.type)) previous = undefined;
+		if (
+			(entry.type === "custom_message" && entry.customType === KICKOFF_TYPE) ||
+			(entry.type === "message" && entry.message?.role === "user")
+		) {
+			started = true;
+		}
 		if (entry.type === "custom" && entry.customType === CALL_TYPE && isCallEntry(entry.data)) {
 			open = entry.data;
-			if (open.reason === "kickoff") {
+			if (open.phase === "planning") {
+				inRun = false;
+			} else if ((open.reason === "kickoff" || open.reason === "user-turn") && (started || !inRun)) {
 				run++;
 				inRun = true;
-			} else if (open.reason === "user-turn" || open.reason === "planning") {
-				inRun = false;
 			}
+			started = false;
 			continue;
 		}
 		if (entry.type !== "message" || entry.message?.role !== "assistant") continue;
@@ -179,17 +197,14 @@ function phaseTotals(calls: readonly CallCost[], rung0Prices: Prices | undefined
 	};
 }
 
-function addToRung(perRung: Map<number, RungTotals>, c: CallCost): void {
-	const t = perRung.get(c.call.rung) ?? {
-		rung: c.call.rung,
-		calls: 0,
-		cost: 0,
-		input: 0,
-		output: 0,
-		cacheRead: 0,
-		cacheWrite: 0,
-		models: [],
-	};
+/** Adds the call to its rung's row; rows stay sorted by rung. */
+function addToRung(perRung: RungTotals[], c: CallCost): void {
+	let t = perRung.find((r) => r.rung === c.call.rung);
+	if (!t) {
+		t = { rung: c.call.rung, calls: 0, cost: 0, input: 0, output: 0, cacheRead: 0, cacheWrite: 0, models: [] };
+		perRung.push(t);
+		perRung.sort((a, b) => a.rung - b.rung);
+	}
 	t.calls++;
 	t.cost += c.cost;
 	t.input += c.tokens.input;
@@ -197,28 +212,40 @@ function addToRung(perRung: Map<number, RungTotals>, c: CallCost): void {
 	t.cacheRead += c.tokens.cacheRead;
 	t.cacheWrite += c.tokens.cacheWrite;
 	if (!t.models.includes(c.call.model)) t.models.push(c.call.model);
-	perRung.set(c.call.rung, t);
+}
+
+function addToRun(runs: Map<number, RunTotals>, c: CallCost, rung0Prices: Prices | undefined): void {
+	let run = runs.get(c.run);
+	if (!run) {
+		const start = c.call.reason === "kickoff" ? "kickoff" : "follow-up";
+		run = { start, calls: 0, cost: 0, flatCost: rung0Prices ? 0 : undefined, perRung: [] };
+		runs.set(c.run, run);
+	}
+	run.calls++;
+	run.cost += c.cost;
+	if (run.flatCost !== undefined && rung0Prices) run.flatCost += price(c.flatTokens, rung0Prices);
+	addToRung(run.perRung, c);
 }
 
 export function summarize(calls: readonly CallCost[], rung0Prices: Prices | undefined): Summary {
-	const perRung = new Map<number, RungTotals>();
+	const perRung: RungTotals[] = [];
+	const runs = new Map<number, RunTotals>();
 	const bumps: Summary["bumps"] = [];
 	let cacheLostTokens = 0;
 	for (const c of calls) {
 		if (c.call.reason === "bump" && c.call.trigger) bumps.push({ rung: c.call.rung, trigger: c.call.trigger });
 		cacheLostTokens += c.flatTokens.cacheRead - c.tokens.cacheRead;
 		addToRung(perRung, c);
+		if (c.run >= 0) addToRun(runs, c, rung0Prices);
 	}
 	const all = phaseTotals(calls, rung0Prices);
-	const lastRunIndex = calls.reduce((max, c) => Math.max(max, c.run), -1);
-	const lastRun =
-		lastRunIndex >= 0
-			? phaseTotals(
-					calls.filter((c) => c.run === lastRunIndex),
-					rung0Prices,
-				)
-			: undefined;
+	const inPhase = (phase: Phase) =>
+		phaseTotals(
+			calls.filter((c) => c.call.phase === phase),
+			rung0Prices,
+		);
 	const savings = all.flatCost !== undefined ? all.flatCost - all.cost : undefined;
+	const runList = [...runs.values()];
 	const summary: Summary = {
 		calls: calls.length,
 		failed: calls.filter((c) => c.failed).length,
@@ -226,20 +253,12 @@ export function summarize(calls: readonly CallCost[], rung0Prices: Prices | unde
 		flatCost: all.flatCost,
 		savings,
 		savingsPct: savings !== undefined && all.flatCost ? (savings / all.flatCost) * 100 : undefined,
-		perPhase: {
-			planning: phaseTotals(
-				calls.filter((c) => c.call.phase === "planning"),
-				rung0Prices,
-			),
-			implementing: phaseTotals(
-				calls.filter((c) => c.call.phase === "implementing"),
-				rung0Prices,
-			),
-		},
+		perPhase: { planning: inPhase("planning"), implementing: inPhase("implementing") },
 		cacheLostTokens,
-		perRung: [...perRung.values()].sort((a, b) => a.rung - b.rung),
+		perRung,
 		bumps,
-		lastRun,
+		runs: runList,
+		lastRun: runList.at(-1),
 		table: [],
 	};
 	summary.table = costTable(summary);
@@ -266,13 +285,17 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const ofFlat = (t: PhaseTotals) =>
 	t.flatCost ? ` (flat rung 0: ${usd(t.flatCost)}, ${((t.cost / t.flatCost) * 100).toFixed(1)}% of it)` : "";
 
-export function costTable(s: Summary): string[] {
-	const lines = ["cost by rung (this branch):", "  rung  calls   input  output  cache-read      cost  models"];
-	for (const r of s.perRung) {
-		lines.push(
+const RUNG_HEADER = "  rung  calls   input  output  cache-read      cost  models";
+
+function rungRows(perRung: readonly RungTotals[]): string[] {
+	return perRung.map(
+		(r) =>
 			`  ${String(r.rung).padStart(4)}  ${String(r.calls).padStart(5)}  ${String(r.input).padStart(6)}  ${String(r.output).padStart(6)}  ${String(r.cacheRead).padStart(10)}  ${usd(r.cost).padStart(8)}  ${r.models.join(", ")}`,
-		);
-	}
+	);
+}
+
+export function costTable(s: Summary): string[] {
+	const lines = ["cost by rung (this branch):", RUNG_HEADER, ...rungRows(s.perRung)];
 	lines.push(`  total ${plural(s.calls, "call")}${s.failed ? ` (${s.failed} failed)` : ""}: ${usd(s.cost)}`);
 	if (s.flatCost !== undefined) {
 		lines.push(
@@ -291,11 +314,6 @@ export function costTable(s: Summary): string[] {
 			`  prompt cache lost to model switches: ${s.cacheLostTokens} tokens read uncached (flat rung 0 is credited with them)`,
 		);
 	}
-	if (s.lastRun) {
-		lines.push(
-			`  last implementation run: ${plural(s.lastRun.calls, "call")}, ${usd(s.lastRun.cost)}${ofFlat(s.lastRun)}`,
-		);
-	}
 	if (s.bumps.length > 0) {
 		lines.push("  bumps:");
 		for (const b of s.bumps) {
@@ -303,6 +321,15 @@ export function costTable(s: Summary): string[] {
 				`    → rung ${b.rung} after ${b.trigger.kind}${b.trigger.detail ? `: ${b.trigger.detail}` : ` (${b.trigger.tool})`}`,
 			);
 		}
+	}
+	const last = s.lastRun;
+	if (last) {
+		const started = last.start === "kickoff" ? "started by the approved plan" : "started by your prompt";
+		lines.push(
+			`last implementation run (${s.runs.length} in this branch; ${started}): ${plural(last.calls, "call")}, ${usd(last.cost)}${ofFlat(last)}`,
+			RUNG_HEADER,
+			...rungRows(last.perRung),
+		);
 	}
 	return lines;
 }

@@ -171,6 +171,10 @@ describe("trace replay (deterministic)", () => {
 			assert.equal(run.calls[7]?.reason, "kickoff");
 			assert.equal(run.summary.perPhase.planning.calls, 7);
 			assert.equal(run.summary.perPhase.implementing.calls, 31);
+			assert.deepEqual(
+				run.summary.runs.map((r) => `${r.start} ${r.calls}`),
+				["kickoff 20", "follow-up 11"],
+			);
 
 			// Cross-check with pi-ai's model table directly: each call's tokens at its rung's model, and at rung 0's.
 			const models = run.rungs.map((r) => {

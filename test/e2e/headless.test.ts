@@ -347,10 +347,7 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 		closeTo(summary.flatCost, flat, "summary flat rung 0");
 		closeTo(summary.savingsPct, ((flat - total) / flat) * 100, "summary savings %");
 		assert.equal(summary.cacheLostTokens, USAGE.input, "one model switch inside a phase: one prompt read cold");
-		assert.deepEqual(
-			[summary.perPhase.planning.calls, summary.perPhase.implementing.calls],
-			[2, 5],
-		);
+		assert.deepEqual([summary.perPhase.planning.calls, summary.perPhase.implementing.calls], [2, 5]);
 		closeTo(summary.perPhase.planning.cost, 2 * BIG, "planning cost");
 		assert.deepEqual(
 			summary.perRung.map((r) => [r.rung, r.calls, r.models.join()]),

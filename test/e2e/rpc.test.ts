@@ -200,7 +200,15 @@ test("approve: planning on rung 0, implementation 1, 2, 2; a follow-up 0, 1, 2; 
 		costs[8] ?? "",
 		/^ {2}implementing: 6 calls, \$\d+\.\d{4} \(flat rung 0: \$\d+\.\d{4}, \d+\.\d% of it\)$/,
 	);
-	assert.match(costs[9] ?? "", /^ {2}last implementation run: 3 calls, /);
+	// The last implementation run is the follow-up: one call on each rung, from rung 0.
+	assert.match(
+		costs[9] ?? "",
+		/^last implementation run \(2 in this branch; started by your prompt\): 3 calls, \$\d+\.\d{4} \(flat rung 0: /,
+	);
+	assert.deepEqual(
+		costs.slice(11).map((l) => l.replace(/ +\d+ +\d+ +\d+ +\$\d+\.\d{4} +/, " … ")),
+		["     0      1 … oai/gpt-big", "     1      1 … ant/claude-sonnet-4-6", "     2      1 … chat/chat-tiny"],
+	);
 
 	// /stepdown-off: the user's own model and tools again.
 	mark = rpc.events.length;

@@ -33,6 +33,7 @@ describe("callCosts", () => {
 			answer(999, 999, 9), // an assistant message without a call record (mode off) is not counted
 			call(2),
 			answer(300, 30, 0.001, "error"),
+			{ type: "message", message: { role: "user" } },
 			call(0, { reason: "user-turn" }),
 			answer(400, 40, 0.003),
 			call(1),
@@ -44,10 +45,50 @@ describe("callCosts", () => {
 				[0, 100, 0.01, false, -1],
 				[1, 200, 0.002, false, 0],
 				[2, 300, 0.001, true, 0],
-				[0, 400, 0.003, false, -1],
-				[1, 500, 0.002, false, -1],
+				[0, 400, 0.003, false, 1],
+				[1, 500, 0.002, false, 1],
 			],
 		);
+	});
+
+	test("a retried kickoff or user turn stays in its run; a new prompt or kickoff opens the next", () => {
+		const kickoff = { type: "custom_message", customType: "plan-stepdown:implement" };
+		const user = { type: "message", message: { role: "user" } };
+		const rows = callCosts([
+			kickoff,
+			call(1, { reason: "kickoff" }),
+			answer(0, 0, 0, "error"),
+			call(1, { reason: "kickoff" }), // pi's retry: no new message in between
+			answer(100, 10, 0.001),
+			user,
+			call(0, { reason: "user-turn" }),
+			answer(100, 10, 0.001, "aborted"),
+			call(0, { reason: "user-turn" }),
+			answer(100, 10, 0.001),
+			user,
+			call(0, { reason: "user-turn" }),
+			answer(100, 10, 0.001),
+			call(0, { phase: "planning", reason: "planning" }),
+			answer(100, 10, 0.001),
+			kickoff,
+			call(1, { reason: "kickoff" }),
+			answer(100, 10, 0.001),
+		]);
+		assert.deepEqual(
+			rows.map((r) => r.run),
+			[0, 0, 1, 1, 2, -1, 3],
+		);
+		const s = summarize(rows, { input: 1, output: 1, cacheRead: 0, cacheWrite: 0 });
+		assert.deepEqual(
+			s.runs.map((r) => [r.start, r.calls]),
+			[
+				["kickoff", 2],
+				["follow-up", 2],
+				["follow-up", 1],
+				["kickoff", 1],
+			],
+		);
+		assert.equal(s.lastRun, s.runs[3]);
 	});
 });
 
