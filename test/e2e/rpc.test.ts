@@ -85,6 +85,33 @@ async function idle(rpc: PiRpc, timeoutMs = 10_000): Promise<void> {
 	}
 }
 
+/** Plans `task`, starts the implementation, which writes hello.txt and answers "Implemented."; resolves when idle. */
+async function planAndImplement(rpc: PiRpc, mock: MockLlm, task: string): Promise<void> {
+	mock.setScript([{ text: PLAN_TEXT }]);
+	const dialog = await planUntilDialog(rpc, task);
+	mock.setScript([write("hello.txt", "Hello\n"), { text: "Implemented." }]);
+	const mark = rpc.events.length;
+	rpc.respondUi(dialog.id, { value: START });
+	await agentEndWith(rpc, mark, "Implemented.");
+	await idle(rpc);
+}
+
+/** In plan mode already: a prompt plans on rung 0 with the plan tools and the planning block, and the dialog comes
+ * back; it is dismissed. */
+async function assertPlansAgain(rpc: PiRpc, mock: MockLlm, prompt: string): Promise<void> {
+	mock.setScript([{ text: PLAN_TEXT }]);
+	const before = mock.requests.length;
+	const mark = rpc.events.length;
+	await send(rpc, prompt);
+	const again = await uiAfter(rpc, mark, "select");
+	assert.equal(again.title, DIALOG_TITLE, "plan mode again: the dialog comes back");
+	assert.deepEqual(wireLabels(mock.requests.slice(before)), [RUNG[0]]);
+	assert.deepEqual(mock.requests[before].toolNames, PLAN_TOOLS);
+	assert.ok(hasPlanBlock(mock.requests[before]));
+	rpc.respondUi(again.id, { cancelled: true });
+	await idle(rpc);
+}
+
 /** `/plan`, then a task: resolves with the approval dialog once the planning run has ended. */
 async function planUntilDialog(rpc: PiRpc, task: string) {
 	let mark = rpc.events.length;
@@ -400,12 +427,7 @@ test("planning: mutating bash (rm, touch) is refused, read-only bash (ls) runs",
 
 test("clone keeps the mode of the branch it copies", async (t) => {
 	const { mock, rpc, finish } = await rig(t);
-	mock.setScript([{ text: PLAN_TEXT }]);
-	const dialog = await planUntilDialog(rpc, "Create hello.txt with a greeting");
-	mock.setScript([write("hello.txt", "Hello\n"), { text: "Implemented." }]);
-	const mark = rpc.events.length;
-	rpc.respondUi(dialog.id, { value: START });
-	await agentEndWith(rpc, mark, "Implemented.");
+	await planAndImplement(rpc, mock, "Create hello.txt with a greeting");
 
 	const cloned = await rpc.request({ type: "clone" });
 	assert.equal(cloned.success, true);
@@ -425,7 +447,7 @@ test("fork comes back in the mode its branch was in, not the mode the session wa
 	const first = await planUntilDialog(rpc, "Create hello.txt with a greeting");
 	// Refine: the feedback is a user message on the planning branch, the point to fork from later.
 	mock.setScript([{ text: `${PLAN_TEXT}\n3. Say hello twice` }]);
-	let mark = rpc.events.length;
+	const mark = rpc.events.length;
 	rpc.respondUi(first.id, { value: REFINE });
 	const input = await uiAfter(rpc, mark, "input");
 	rpc.respondUi(input.id, { value: "Say hello twice" });
@@ -433,7 +455,7 @@ test("fork comes back in the mode its branch was in, not the mode the session wa
 	rpc.respondUi(second.id, { value: CANCEL }); // leave plan mode: the session is now off
 	await idle(rpc);
 	mock.setScript([{ text: "Plain." }]);
-	let before = mock.requests.length;
+	const before = mock.requests.length;
 	await rpc.prompt("Hello?");
 	assert.deepEqual(wireLabels(mock.requests.slice(before)), [USER_MODEL], "off: the user's own model");
 
@@ -444,17 +466,7 @@ test("fork comes back in the mode its branch was in, not the mode the session wa
 	const forked = await rpc.request({ type: "fork", entryId: refine.entryId });
 	assert.equal(forked.success, true);
 
-	mock.setScript([{ text: PLAN_TEXT }]);
-	before = mock.requests.length;
-	mark = rpc.events.length;
-	await send(rpc, "Plan it differently");
-	const again = await uiAfter(rpc, mark, "select");
-	assert.equal(again.title, DIALOG_TITLE, "the fork is in plan mode again: the dialog comes back");
-	assert.deepEqual(wireLabels(mock.requests.slice(before)), [RUNG[0]]);
-	assert.deepEqual(mock.requests[before].toolNames, PLAN_TOOLS);
-	assert.ok(hasPlanBlock(mock.requests[before]));
-	rpc.respondUi(again.id, { cancelled: true });
-	await idle(rpc);
+	await assertPlansAgain(rpc, mock, "Plan it differently");
 	await finish();
 });
 
@@ -487,13 +499,7 @@ test("/tree navigation: each branch comes back in its own mode, tools and routin
 	// Off, then plan, approve and implement.
 	mock.setScript([{ text: "Plain answer." }]);
 	await rpc.prompt("Hello?");
-	mock.setScript([{ text: PLAN_TEXT }]);
-	const dialog = await planUntilDialog(rpc, "Create hello.txt");
-	mock.setScript([write("hello.txt", "Hello\n"), { text: "Implemented." }]);
-	const mark = rpc.events.length;
-	rpc.respondUi(dialog.id, { value: START });
-	await agentEndWith(rpc, mark, "Implemented.");
-	await idle(rpc);
+	await planAndImplement(rpc, mock, "Create hello.txt");
 
 	// Back to the answer given before /plan: that branch never had the mode.
 	let at = await goto(assistantId("Plain answer."));
@@ -518,16 +524,6 @@ test("/tree navigation: each branch comes back in its own mode, tools and routin
 	// And to the plan's answer: planning again, the dialog comes back after the next planning run.
 	at = await goto(assistantId("1. Create"));
 	assert.match(String(statusAfter(at)), /^⏸ plan /);
-	mock.setScript([{ text: PLAN_TEXT }]);
-	before = mock.requests.length;
-	const planMark = rpc.events.length;
-	await send(rpc, "Plan it again");
-	const again = await uiAfter(rpc, planMark, "select");
-	assert.equal(again.title, DIALOG_TITLE);
-	assert.deepEqual(wireLabels(mock.requests.slice(before)), [RUNG[0]]);
-	assert.deepEqual(mock.requests[before].toolNames, PLAN_TOOLS);
-	assert.ok(hasPlanBlock(mock.requests[before]));
-	rpc.respondUi(again.id, { cancelled: true });
-	await idle(rpc);
+	await assertPlansAgain(rpc, mock, "Plan it again");
 	await finish();
 });
