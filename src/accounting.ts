@@ -3,8 +3,9 @@
  * each `plan-stepdown:call` entry is joined with the assistant message that follows it, which carries pi's
  * usage and cost for the real model. The "flat rung 0" figure prices the same tokens at rung 0's model:
  * a counterfactual on identical token counts, not a claim about quality. One correction keeps it honest:
- * prompt caches are per model, so a call that switched model read its context uncached where one model
- * all along would have read it from cache; the flat run gets that cache back (see `flatTokens`).
+ * prompt caches are keyed on the model (and, as measured by users of OpenAI and Anthropic models, on the reasoning
+ * effort), so a call that switched rung could read its context uncached where one rung all along would have read it
+ * from cache; the flat run gets that cache back (see `flatTokens`).
  */
 import type { Api, Model } from "@mariozechner/pi-ai";
 import { KICKOFF_TYPE, type Phase, type Trigger } from "./ladder.ts";
@@ -68,7 +69,7 @@ export interface Summary {
 	savingsPct: number | undefined;
 	/** Planning is always rung 0: the savings come from the implementing calls. */
 	perPhase: Record<Phase, PhaseTotals>;
-	/** Prompt tokens read uncached because the call switched model, that one model would have read from cache. */
+	/** Prompt tokens read uncached by calls that switched rung, which one rung all along would have read from cache. */
 	cacheLostTokens: number;
 	perRung: RungTotals[];
 	bumps: { rung: number; trigger: Trigger }[];
@@ -90,8 +91,8 @@ const PREFIX_BREAKERS = new Set(["compaction", "branch_summary"]);
 export const promptTokens = (t: Tokens) => t.input + t.cacheRead + t.cacheWrite;
 
 /**
- * The call as a flat rung-0 run would have made it. When the call switched model (to another rung's model) in the same
- * phase, its context was cold for the new model; one model all along would have read the previous call's prompt from
+ * The call as a flat rung-0 run would have made it. When the call switched rung (model or effort) in the same phase,
+ * its context could be cold for the new rung; one rung all along would have read the previous call's prompt from
  * its cache. Those tokens move from input (then cache writes) to cache reads; everything else stays as recorded.
  * A phase change rewrites the system prompt and tools, so the prefix changes for the flat run too: no credit there.
  * Flat's cache is assumed not to expire between calls, which can only understate the savings.
@@ -130,7 +131,7 @@ export function callCosts(branch: readonly BranchEntry[]): CallCost[] {
 	// A user prompt or the kickoff since the last call: the next implementing call opens a run (a retried call does not).
 	let started = false;
 	// The last routed call whose prompt the next one extends (what a single model would hold in its cache).
-	let previous: { model: string; phase: Phase; prompt: number } | undefined;
+	let previous: { model: string; thinking: string; phase: Phase; prompt: number } | undefined;
 	for (const entry of branch) {
 		if (PREFIX_BREAKERS.has(entry.type)) previous = undefined;
 		if (
@@ -162,7 +163,11 @@ export function callCosts(branch: readonly BranchEntry[]): CallCost[] {
 			cacheRead: usage.cacheRead ?? 0,
 			cacheWrite: usage.cacheWrite ?? 0,
 		};
-		const switched = previous !== undefined && previous.phase === open.phase && previous.model !== open.model;
+		// Only what the call did not read itself is credited: a provider whose cache survived the switch costs nothing.
+		const switched =
+			previous !== undefined &&
+			previous.phase === open.phase &&
+			(previous.model !== open.model || previous.thinking !== open.thinking);
 		out.push({
 			call: open,
 			tokens,
@@ -172,7 +177,9 @@ export function callCosts(branch: readonly BranchEntry[]): CallCost[] {
 			run: inRun ? run : -1,
 		});
 		// A failed call that sent nothing (no usage) leaves the cache as it was.
-		if (promptTokens(tokens) > 0) previous = { model: open.model, phase: open.phase, prompt: promptTokens(tokens) };
+		if (promptTokens(tokens) > 0) {
+			previous = { model: open.model, thinking: open.thinking, phase: open.phase, prompt: promptTokens(tokens) };
+		}
 		open = undefined;
 	}
 	return out;
@@ -311,7 +318,7 @@ export function costTable(s: Summary): string[] {
 	}
 	if (s.cacheLostTokens > 0) {
 		lines.push(
-			`  prompt cache lost to model switches: ${s.cacheLostTokens} tokens read uncached (flat rung 0 is credited with them)`,
+			`  prompt cache lost to rung switches: ${s.cacheLostTokens} tokens read uncached (flat rung 0 is credited with them)`,
 		);
 	}
 	if (s.bumps.length > 0) {

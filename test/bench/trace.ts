@@ -149,7 +149,7 @@ export interface TraceRun {
 	/** The whole session, planning included. */
 	session: RunFigures;
 	/**
-	 * Accounting's flat rung 0 (same tokens, the cache a model switch lost credited back) next to the trace's own
+	 * Accounting's flat rung 0 (same tokens, the cache a rung switch lost credited back) next to the trace's own
 	 * tokens priced at rung 0: how closely the counterfactual reconstructs the flat run.
 	 */
 	flatCheck: { accounting: number; direct: number; diffPct: number };
@@ -176,6 +176,13 @@ const figures = (t: { cost: number; flatCost: number | undefined }): RunFigures 
 };
 
 /**
+ * What a provider's prompt cache is keyed on. "rung": the model and the reasoning effort (OpenAI's caching guide lists
+ * effort changes among the causes of misses, and both Codex and Claude Code users measured misses after an effort
+ * change); "model": the model alone.
+ */
+export type CacheKey = "rung" | "model";
+
+/**
  * Replays the trace on one ladder. Deterministic: no clock, no randomness, no I/O.
  * `overrides` is a further config layer (e.g. other bump rules), merged by the real config code.
  */
@@ -183,6 +190,7 @@ export function runTrace(
 	trace: Trace,
 	ladder: LadderCase,
 	overrides?: Record<string, unknown>,
+	cacheKey: CacheKey = "rung",
 	registry: RegistryLike = piAiRegistry(),
 ): TraceRun {
 	const layers = [{ source: `bench:${ladder.name}`, text: JSON.stringify(ladder.config) }];
@@ -250,11 +258,12 @@ export function runTrace(
 		};
 		push({ type: "custom", customType: CALL_TYPE, data: entry });
 
-		// This model can only have cached what it saw itself; what it lost is billed as uncached input.
+		// A cache holds what was sent with the same key before; what this call lost is billed as uncached input.
+		const key = cacheKey === "rung" ? `${modelRef}:${entry.thinking}` : modelRef;
 		const prompt = event.tokens.input + event.tokens.cacheRead;
-		const hit = Math.min(event.tokens.cacheRead, cached.get(modelRef) ?? 0);
+		const hit = Math.min(event.tokens.cacheRead, cached.get(key) ?? 0);
 		const recorded = { ...event.tokens, input: prompt - hit, cacheRead: hit };
-		if (!event.error) cached.set(modelRef, prompt);
+		if (!event.error) cached.set(key, prompt);
 
 		const tool = event.error ? null : (event.tool ?? null);
 		const id = `call_${callId++}`;

@@ -201,8 +201,9 @@ const usd = (n: number) => `$${n.toFixed(4)}`;
 const BIG_CACHED = (USAGE.input * PRICES.big.cacheRead + USAGE.output * PRICES.big.output) / 1_000_000;
 
 /**
- * The expected stderr line. The mock reports no cache reads; `switched` lists the calls that changed model within a
- * phase: there a single rung-0 model would have read the previous call's prompt (USAGE.input ≥ 1,024) from its cache.
+ * The expected stderr line. The mock reports no cache reads; `switched` lists the calls that changed rung (model or
+ * effort) within a phase: there one rung all along would have read the previous call's prompt (USAGE.input ≥ 1,024)
+ * from its cache.
  */
 function summaryLine(costs: readonly number[], bumps: number, switched: readonly number[] = []): string {
 	const total = costs.reduce((s, c) => s + c, 0);
@@ -246,8 +247,8 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 		assert.equal(r.code, 0, r.stderr);
 		assert.equal(r.stdout, `${finalText}\n`, "stdout is the final assistant text and nothing else");
 		const costs = [BIG, BIG, MID, MID, SMALL, SMALL, SMALL];
-		// gpt-mid → gpt-small at the fifth call: the only model switch inside a phase.
-		assert.equal(r.stderr, `${summaryLine(costs, 0, [4])}\n`, "stderr is the one-line summary");
+		// Rung switches inside a phase (model or effort): calls 3 (mid high → medium), 4 (→ small), 5 (medium → low).
+		assert.equal(r.stderr, `${summaryLine(costs, 0, [3, 4, 5])}\n`, "stderr is the one-line summary");
 
 		// The wire: every call on the rung's model and effort, on the oai provider with its key.
 		assert.deepEqual(modelEffort(reqs), [
@@ -341,12 +342,12 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 		const [summary] = summaries;
 		assert.ok(summary);
 		const total = costs.reduce((sum, c) => sum + c, 0);
-		const flat = 6 * BIG + BIG_CACHED;
+		const flat = 4 * BIG + 3 * BIG_CACHED;
 		assert.equal(summary.calls, 7);
 		closeTo(summary.cost, total, "summary cost");
 		closeTo(summary.flatCost, flat, "summary flat rung 0");
 		closeTo(summary.savingsPct, ((flat - total) / flat) * 100, "summary savings %");
-		assert.equal(summary.cacheLostTokens, USAGE.input, "one model switch inside a phase: one prompt read cold");
+		assert.equal(summary.cacheLostTokens, 3 * USAGE.input, "three rung switches inside a phase: three prompts cold");
 		assert.deepEqual([summary.perPhase.planning.calls, summary.perPhase.implementing.calls], [2, 5]);
 		closeTo(summary.perPhase.planning.cost, 2 * BIG, "planning cost");
 		assert.deepEqual(
@@ -375,11 +376,11 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 		});
 		const r = await env.run(["--mode", "json", "make hello", "--plan-auto-approve"]);
 		assert.equal(r.code, 0, r.stderr);
-		assert.equal(r.stderr, `${summaryLine([BIG, MID, MID, SMALL], 0, [3])}\n`);
+		assert.equal(r.stderr, `${summaryLine([BIG, MID, MID, SMALL], 0, [2, 3])}\n`);
 		const summaries = customData(env.session(), "plan-stepdown:summary") as SummaryData[];
 		assert.deepEqual(
 			summaries.map((x) => [x.calls, x.perPhase.implementing.calls, x.cacheLostTokens]),
-			[[4, 3, USAGE.input]],
+			[[4, 3, 2 * USAGE.input]],
 			"json mode records the summary entry too",
 		);
 		assert.deepEqual(modelEffort(env.mock.requests), [
@@ -454,7 +455,7 @@ describe("bumps during implementation", () => {
 		assert.equal(r.code, 0, r.stderr);
 		assert.equal(r.stdout, "done\n");
 		const costs = [BIG, MID, MID, SMALL, MID, MID, MID, MID, SMALL, MID];
-		assert.equal(r.stderr, `${summaryLine(costs, 3, [3, 4, 8, 9])}\n`);
+		assert.equal(r.stderr, `${summaryLine(costs, 3, [2, 3, 4, 5, 6, 7, 8, 9])}\n`);
 
 		assert.deepEqual(modelEffort(reqs), [
 			"gpt-big/xhigh",

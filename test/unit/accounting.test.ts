@@ -146,7 +146,7 @@ describe("summarize", () => {
 	});
 });
 
-describe("flat rung 0 keeps the prompt cache a model switch threw away", () => {
+describe("flat rung 0 keeps the prompt cache a rung switch threw away", () => {
 	const t = (input: number, cacheRead = 0, cacheWrite = 0, output = 50) => ({ input, output, cacheRead, cacheWrite });
 
 	test("flatTokens: the previous prompt moves from input, then from cache writes, to cache reads", () => {
@@ -160,7 +160,7 @@ describe("flat rung 0 keeps the prompt cache a model switch threw away", () => {
 		assert.deepEqual(flatTokens(t(5000), MIN_CACHED_PROMPT), t(5000 - MIN_CACHED_PROMPT, MIN_CACHED_PROMPT));
 	});
 
-	test("credited on a model switch inside a phase only", () => {
+	test("credited on a switch of model inside a phase only", () => {
 		const flat = (branch: Parameters<typeof callCosts>[0]) => callCosts(branch).map((c) => c.flatTokens.cacheRead);
 		// planning on m0, kickoff on m1 (phase change: new system prompt and tools, no credit), m2 (switch), m2 (same).
 		assert.deepEqual(
@@ -180,6 +180,18 @@ describe("flat rung 0 keeps the prompt cache a model switch threw away", () => {
 			]),
 			[0, 4000, 0, 6000, 7000, 7500],
 		);
+	});
+
+	test("an effort change on the same model is a switch too: credited only with what the call did not read", () => {
+		const flat = (cacheRead: number) =>
+			callCosts([
+				call(1, { model: "p/m", thinking: "high" }),
+				answer(6000, 10, 0),
+				call(2, { model: "p/m", thinking: "low" }),
+				answer(7000 - cacheRead, 10, 0, "stop", cacheRead),
+			]).map((c) => c.flatTokens.cacheRead);
+		assert.deepEqual(flat(0), [0, 6000], "the provider keyed its cache on the effort: flat gets it back");
+		assert.deepEqual(flat(6000), [0, 6000], "the cache survived the change: nothing to credit");
 	});
 
 	test("no credit across a compaction, a branch summary or a call this extension did not route", () => {
@@ -231,6 +243,6 @@ describe("flat rung 0 keeps the prompt cache a model switch threw away", () => {
 		const table = s.table.join("\n");
 		assert.match(table, /^ {2}planning \(rung 0\): 1 call, \$0\.0240$/m);
 		assert.match(table, /^ {2}implementing: 2 calls, \$0\.0120 \(flat rung 0: \$0\.0405, 29\.6% of it\)$/m);
-		assert.match(table, /^ {2}prompt cache lost to model switches: 5000 tokens read uncached/m);
+		assert.match(table, /^ {2}prompt cache lost to rung switches: 5000 tokens read uncached/m);
 	});
 });
