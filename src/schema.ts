@@ -139,7 +139,8 @@ export const ConfigSchema = Type.Object(
 			{
 				summary: Type.Boolean({
 					default: true,
-					description: "Print a one-line cost summary to stderr when a headless run ends.",
+					description:
+						"When a headless run ends: a one-line cost summary on stderr and a plan-stepdown:summary session entry.",
 				}),
 			},
 			{ additionalProperties: false, default: {} },

@@ -1014,6 +1014,20 @@ describe("commands in print mode", () => {
 		assert.equal(r.stderr, "", "nothing on stderr");
 	});
 
+	test("accounting.summary: false: no summary line and no summary entry", async (t) => {
+		const env = await setup(t, {
+			planConfig: { ...SAME_PROVIDER_LADDER, accounting: { summary: false } },
+			script: [u({ text: PLAN_TEXT }), u(write("hello.txt", "hi\n")), u({ text: "All done." })],
+		});
+		const r = await env.run(["-p", "make hello", "--plan-auto-approve"]);
+		assert.equal(r.code, 0, r.stderr);
+		assert.equal(r.stdout, "All done.\n");
+		assert.equal(r.stderr, "", "nothing on stderr");
+		const entries = env.session();
+		assert.equal(calls(entries).length, 3, "the calls are still recorded: /stepdown can still show the costs");
+		assert.deepEqual(customData(entries, "plan-stepdown:summary"), []);
+	});
+
 	test("pi --mode json /stepdown: the report goes to stderr, stdout stays JSON", async (t) => {
 		const env = await setup(t, { planConfig: SAME_PROVIDER_LADDER, script: [] });
 		const r = await env.run(["--mode", "json", "/stepdown"]);
