@@ -467,6 +467,16 @@ test("fork comes back in the mode its branch was in, not the mode the session wa
 	assert.equal(forked.success, true);
 
 	await assertPlansAgain(rpc, mock, "Plan it differently");
+
+	// The costs come from the fork's branch: the first plan and the new one, not the refined plan left behind.
+	const mark2 = rpc.events.length;
+	await send(rpc, "/stepdown");
+	const report = await uiAfter(rpc, mark2, "notify");
+	const lines = (report.message ?? "").split("\n");
+	assert.ok(
+		lines.some((l) => /^ {2}total 2 calls: \$\d+\.\d{4}$/.test(l)),
+		report.message,
+	);
 	await finish();
 });
 
