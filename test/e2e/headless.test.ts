@@ -428,6 +428,57 @@ function isAssistant(message: unknown): message is AssistantData {
 // scenario 3: bumps
 // ---------------------------------------------------------------------------------------------
 
+describe("the savings with the cache the provider reports", () => {
+	test("flat rung 0 gets back only the cache a rung switch lost; pi's cache-read prices on both sides", async (t) => {
+		const usage = (input: number, cacheRead = 0) => ({ input, output: 100, cacheRead });
+		const env = await setup(t, {
+			planConfig: SAME_PROVIDER_LADDER,
+			script: [
+				{ text: PLAN_TEXT, usage: usage(3000) }, // rung 0
+				{ ...write("a.txt", "a\n"), usage: usage(4000) }, // rung 1, kickoff: a new prefix, nothing to credit
+				{ ...write("b.txt", "b\n"), usage: usage(1000, 4000) }, // rung 2: the cache survived the effort change
+				{ ...write("c.txt", "c\n"), usage: usage(6000) }, // rung 3: another model, all cold: 5,000 to credit
+				{ text: "Done.", usage: usage(500, 6000) }, // rung 4: effort change, cache kept
+			],
+		});
+		const r = await env.run(["-p", "Write three files", "--plan-auto-approve"]);
+		assert.equal(r.code, 0, r.stderr);
+		assert.deepEqual(modelEffort(env.mock.requests), [
+			"gpt-big/xhigh",
+			"gpt-mid/high",
+			"gpt-mid/medium",
+			"gpt-small/medium",
+			"gpt-small/low",
+		]);
+
+		const at = (p: typeof PRICES.big, input: number, cacheRead: number) =>
+			(input * p.input + cacheRead * p.cacheRead + 100 * p.output) / 1_000_000;
+		const cost =
+			at(PRICES.big, 3000, 0) +
+			at(PRICES.mid, 4000, 0) +
+			at(PRICES.mid, 1000, 4000) +
+			at(PRICES.small, 6000, 0) +
+			at(PRICES.small, 500, 6000);
+		// Flat rung 0: the same tokens at gpt-big's prices, the rung-3 call reading the previous 5,000 from cache.
+		const flat =
+			at(PRICES.big, 3000, 0) +
+			at(PRICES.big, 4000, 0) +
+			at(PRICES.big, 1000, 4000) +
+			at(PRICES.big, 1000, 5000) +
+			at(PRICES.big, 500, 6000);
+		const [summary] = customData(env.session(), "plan-stepdown:summary") as SummaryData[];
+		assert.ok(summary);
+		closeTo(summary.cost, cost, "what pi recorded, cache reads at each model's price");
+		closeTo(summary.flatCost, flat, "flat rung 0");
+		assert.equal(summary.cacheLostTokens, 5000);
+		const pct = (((flat - cost) / flat) * 100).toFixed(1);
+		assert.equal(
+			r.stderr,
+			`plan-stepdown: 5 calls, ${usd(cost)} (flat rung 0: ${usd(flat)}, saved ${pct}%), 0 bumps\n`,
+		);
+	});
+});
+
 describe("bumps during implementation", () => {
 	test("a failed bash, an npm command and a failed tool each send the next call to rung 1, then on to 2", async (t) => {
 		const env = await setup(t, {
