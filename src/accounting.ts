@@ -31,7 +31,7 @@ export interface Prices {
 export interface CallCost {
 	call: CallEntry;
 	tokens: Tokens;
-	/** The same call in a flat rung-0 run: the same tokens, with the cache a single model would have kept. */
+	/** The same call in a flat rung-0 run: the same tokens, with the cache one rung all along would have kept. */
 	flatTokens: Tokens;
 	cost: number;
 	failed: boolean;

@@ -676,6 +676,52 @@ describe("a cross-provider ladder", () => {
 		assert.equal(readFileSync(join(env.sb.projectDir, "b.txt"), "utf8"), "from chat\n");
 	});
 
+	test("an Azure OpenAI rung: its own path, api-key header, deployment and effort; web search per rung", async (t) => {
+		const azure: MockProvider = {
+			name: "az",
+			api: "azure-openai-responses",
+			apiKey: "az-test-key",
+			models: [{ id: "gpt-az", reasoning: true, cost: PRICES.small }],
+		};
+		const env = await setup(t, {
+			providers: [...PROVIDERS, azure],
+			planConfig: {
+				ladder: [
+					{ model: "oai/gpt-big", thinking: "high", webSearchContextSize: "high" },
+					{ model: "az/gpt-az", thinking: "low", webSearchContextSize: "low" },
+				],
+			},
+			script: [u({ text: PLAN_TEXT }), u(write("az.txt", "from azure\n")), u({ text: "done" })],
+		});
+		const r = await env.run(["-p", "task", "--plan-auto-approve"]);
+		assert.equal(r.code, 0, r.stderr);
+		const reqs = env.mock.requests;
+		assert.deepEqual(
+			reqs.map((q) => `${q.api} ${q.path} ${q.apiKey} ${q.model} ${q.effort}`),
+			[
+				"openai-responses /oai/v1/responses oai-test-key gpt-big high",
+				"azure-openai-responses /az/openai/v1/responses?api-version=v1 az-test-key gpt-az low",
+				"azure-openai-responses /az/openai/v1/responses?api-version=v1 az-test-key gpt-az low",
+			],
+		);
+		assert.equal(reqs[1].headers.authorization, undefined, "Azure takes the key in api-key, not a bearer token");
+		assert.deepEqual(
+			reqs.map((q) => q.webSearch ?? null),
+			[
+				{ type: "web_search", search_context_size: "high" },
+				{ type: "web_search", search_context_size: "low" },
+				{ type: "web_search", search_context_size: "low" },
+			],
+		);
+		const answers = assistants(env.session());
+		assert.deepEqual(
+			answers.map((a) => `${a.api} ${a.provider}/${a.model}`),
+			["openai-responses oai/gpt-big", "azure-openai-responses az/gpt-az", "azure-openai-responses az/gpt-az"],
+		);
+		for (const [i, c] of [BIG, SMALL, SMALL].entries()) closeTo(answers[i].usage.cost.total, c, `cost of answer ${i}`);
+		assert.equal(readFileSync(join(env.sb.projectDir, "az.txt"), "utf8"), "from azure\n");
+	});
+
 	test("a Google rung: its own path, key and thinking budget", async (t) => {
 		const env = await setup(t, {
 			planConfig: {

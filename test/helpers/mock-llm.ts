@@ -2,12 +2,13 @@
  * Scripted mock LLM server for end-to-end tests of the real pi binary.
  *
  * One node:http server on 127.0.0.1 (random port) speaks the streaming (SSE) wire formats that
- * pi-ai 0.73.1 parses for four APIs. Each provider gets its own base path on the server:
+ * pi-ai 0.73.1 parses for five APIs. Each provider gets its own base path on the server:
  *
  * | api                    | models.json baseUrl          | request pi sends                                             | auth header            |
  * |------------------------|------------------------------|--------------------------------------------------------------|------------------------|
  * | openai-completions     | `{url}/{provider}/v1`        | `POST /{provider}/v1/chat/completions`                       | `Authorization: Bearer` |
  * | openai-responses       | `{url}/{provider}/v1`        | `POST /{provider}/v1/responses`                              | `Authorization: Bearer` |
+ * | azure-openai-responses | `{url}/{provider}/openai/v1` | `POST /{provider}/openai/v1/responses?api-version=v1` (Responses stream) | `api-key`      |
  * | anthropic-messages     | `{url}/{provider}`           | `POST /{provider}/v1/messages` (the SDK appends `/v1/messages`) | `x-api-key`            |
  * | google-generative-ai   | `{url}/{provider}/v1beta`    | `POST /{provider}/v1beta/models/{id}:streamGenerateContent?alt=sse` | `x-goog-api-key`  |
  *
@@ -24,7 +25,12 @@ import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-export type MockApi = "openai-completions" | "openai-responses" | "anthropic-messages" | "google-generative-ai";
+export type MockApi =
+	| "openai-completions"
+	| "openai-responses"
+	| "azure-openai-responses"
+	| "anthropic-messages"
+	| "google-generative-ai";
 
 export interface MockModelCost {
 	input: number;
@@ -139,6 +145,8 @@ export function mockBaseUrl(serverUrl: string, provider: MockProvider): string {
 		case "openai-completions":
 		case "openai-responses":
 			return `${serverUrl}/${provider.name}/v1`;
+		case "azure-openai-responses":
+			return `${serverUrl}/${provider.name}/openai/v1`;
 		case "anthropic-messages":
 			return `${serverUrl}/${provider.name}`;
 		case "google-generative-ai":
@@ -167,6 +175,12 @@ export function exampleProviders(): MockProvider[] {
 				{ id: "gpt-mock-mini", reasoning: false, cost, contextWindow: 200000, maxTokens: 16384 },
 				{ id: "gpt-mock", reasoning: true, cost, contextWindow: 200000, maxTokens: 16384 },
 			],
+		},
+		{
+			name: "mock-azure",
+			api: "azure-openai-responses",
+			apiKey: "mock-azure-key",
+			models: [{ id: "gpt-mock-azure", reasoning: true, cost, contextWindow: 200000, maxTokens: 16384 }],
 		},
 		{
 			name: "mock-anthropic",
@@ -712,6 +726,7 @@ function replyEvents(api: MockApi, reply: MockReply, model: string): string[] {
 		case "openai-completions":
 			return completionsEvents(reply, model);
 		case "openai-responses":
+		case "azure-openai-responses":
 			return responsesEvents(reply, model);
 		case "anthropic-messages":
 			return anthropicEvents(reply, model);
@@ -782,6 +797,7 @@ function pathMatches(api: MockApi, rest: string): { ok: boolean; model?: string 
 		case "openai-completions":
 			return { ok: rest.endsWith("/chat/completions") };
 		case "openai-responses":
+		case "azure-openai-responses":
 			return { ok: rest.endsWith("/responses") };
 		case "anthropic-messages":
 			return { ok: rest.endsWith("/v1/messages") };
@@ -805,6 +821,7 @@ function extractApiKey(api: MockApi | undefined, headers: Record<string, string>
 	const bearer = headers.authorization?.replace(/^Bearer\s+/i, "");
 	if (api === "anthropic-messages") return headers["x-api-key"] ?? bearer;
 	if (api === "google-generative-ai") return headers["x-goog-api-key"] ?? url.searchParams.get("key") ?? bearer;
+	if (api === "azure-openai-responses") return headers["api-key"] ?? bearer;
 	if (api === undefined) return bearer ?? headers["x-api-key"] ?? headers["x-goog-api-key"];
 	return bearer;
 }
@@ -961,7 +978,7 @@ export async function startMockLlm(opts: { providers: MockProvider[]; script: Mo
 			? analyzeCompletions(undefined)
 			: api === "openai-completions"
 				? analyzeCompletions(body)
-				: api === "openai-responses"
+				: api === "openai-responses" || api === "azure-openai-responses"
 					? analyzeResponses(body)
 					: api === "anthropic-messages"
 						? analyzeAnthropic(body)

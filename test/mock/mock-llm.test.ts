@@ -50,6 +50,13 @@ const CASES: ApiCase[] = [
 		apiKey: "mock-oai-key",
 	},
 	{
+		api: "azure-openai-responses",
+		provider: "mock-azure",
+		model: "gpt-mock-azure",
+		path: "/mock-azure/openai/v1/responses?api-version=v1",
+		apiKey: "mock-azure-key",
+	},
+	{
 		api: "anthropic-messages",
 		provider: "mock-anthropic",
 		model: "claude-mock-haiku",
@@ -140,9 +147,10 @@ for (const c of CASES) {
 		assert.equal(field(assistant, "message", "usage", "output"), 7);
 		assert.equal(field(assistant, "message", "usage", "cacheRead"), 3);
 
-		// Only the Responses API carries prompt_cache_key by default (= pi's session id); Chat Completions only
-		// sends it for api.openai.com or PI_CACHE_RETENTION=long.
-		assert.equal(req.promptCacheKey, c.api === "openai-responses" ? header?.id : undefined);
+		// Only the Responses APIs (OpenAI's and Azure's) carry prompt_cache_key by default (= pi's session id); Chat
+		// Completions only sends it for api.openai.com or PI_CACHE_RETENTION=long.
+		const responses = c.api === "openai-responses" || c.api === "azure-openai-responses";
+		assert.equal(req.promptCacheKey, responses ? header?.id : undefined);
 	});
 }
 
@@ -176,6 +184,7 @@ for (const c of CASES) {
 const EFFORT_CASES: { provider: string; model: string; effort: string }[] = [
 	{ provider: "mock-chat", model: "chat-reasoner", effort: "high" },
 	{ provider: "mock-oai", model: "gpt-mock", effort: "high" },
+	{ provider: "mock-azure", model: "gpt-mock-azure", effort: "high" },
 	{ provider: "mock-anthropic", model: "claude-mock-sonnet-4-6", effort: "high" },
 	{ provider: "mock-anthropic", model: "claude-mock-haiku", effort: "budget:16384" },
 	{ provider: "mock-google", model: "gemini-3-pro-mock", effort: "HIGH" },
