@@ -722,6 +722,62 @@ describe("a cross-provider ladder", () => {
 		assert.equal(readFileSync(join(env.sb.projectDir, "az.txt"), "utf8"), "from azure\n");
 	});
 
+	test("a Mistral rung: its own path, bearer key and model; the history converted from Responses", async (t) => {
+		const mistral: MockProvider = {
+			name: "mis",
+			api: "mistral-conversations",
+			apiKey: "mis-test-key",
+			models: [{ id: "mistral-small-latest", reasoning: true, cost: PRICES.tiny }],
+		};
+		const env = await setup(t, {
+			providers: [...PROVIDERS, mistral],
+			planConfig: {
+				ladder: [
+					{ model: "oai/gpt-big", thinking: "high" },
+					{ model: "mis/mistral-small-latest", thinking: "low" },
+				],
+			},
+			script: [u(bash("ls")), u({ text: PLAN_TEXT }), u(write("m.txt", "from mistral\n")), u({ text: "done" })],
+		});
+		const r = await env.run(["-p", "task", "--plan-auto-approve"]);
+		assert.equal(r.code, 0, r.stderr);
+		const reqs = env.mock.requests;
+		// pi-ai 0.73.1 sends this Mistral model reasoning_effort "high" whatever the level, unless models.json maps it.
+		assert.deepEqual(
+			reqs.map((q) => `${q.api} ${q.path} ${q.apiKey} ${q.model} ${q.effort}`),
+			[
+				"openai-responses /oai/v1/responses oai-test-key gpt-big high",
+				"openai-responses /oai/v1/responses oai-test-key gpt-big high",
+				"mistral-conversations /mis/v1/chat/completions mis-test-key mistral-small-latest high",
+				"mistral-conversations /mis/v1/chat/completions mis-test-key mistral-small-latest high",
+			],
+		);
+		// The planning turn's bash call and its result, made on Responses, reach Mistral in Mistral's own format.
+		const history = (reqs[2].body as { messages: { role: string; tool_calls?: { function: { name: string } }[] }[] })
+			.messages;
+		assert.deepEqual(
+			history.map((m) => (m.tool_calls ? `${m.role}:${m.tool_calls.map((c) => c.function.name).join()}` : m.role)),
+			["system", "user", "assistant:bash", "tool", "assistant", "user"],
+		);
+		assert.deepEqual(
+			reqs[3].toolResults.map((x) => [x.name, x.text]),
+			[["write", "Successfully wrote 13 bytes to m.txt"]],
+		);
+		const answers = assistants(env.session());
+		assert.deepEqual(
+			answers.map((a) => `${a.api} ${a.provider}/${a.model}`),
+			[
+				"openai-responses oai/gpt-big",
+				"openai-responses oai/gpt-big",
+				"mistral-conversations mis/mistral-small-latest",
+				"mistral-conversations mis/mistral-small-latest",
+			],
+		);
+		for (const [i, c] of [BIG, BIG, TINY, TINY].entries())
+			closeTo(answers[i].usage.cost.total, c, `cost of answer ${i}`);
+		assert.equal(readFileSync(join(env.sb.projectDir, "m.txt"), "utf8"), "from mistral\n");
+	});
+
 	test("a Google rung: its own path, key and thinking budget", async (t) => {
 		const env = await setup(t, {
 			planConfig: {

@@ -2,13 +2,14 @@
  * Scripted mock LLM server for end-to-end tests of the real pi binary.
  *
  * One node:http server on 127.0.0.1 (random port) speaks the streaming (SSE) wire formats that
- * pi-ai 0.73.1 parses for five APIs. Each provider gets its own base path on the server:
+ * pi-ai 0.73.1 parses for six APIs. Each provider gets its own base path on the server:
  *
  * | api                    | models.json baseUrl          | request pi sends                                             | auth header            |
  * |------------------------|------------------------------|--------------------------------------------------------------|------------------------|
  * | openai-completions     | `{url}/{provider}/v1`        | `POST /{provider}/v1/chat/completions`                       | `Authorization: Bearer` |
  * | openai-responses       | `{url}/{provider}/v1`        | `POST /{provider}/v1/responses`                              | `Authorization: Bearer` |
  * | azure-openai-responses | `{url}/{provider}/openai/v1` | `POST /{provider}/openai/v1/responses?api-version=v1` (Responses stream) | `api-key`      |
+ * | mistral-conversations  | `{url}/{provider}`           | `POST /{provider}/v1/chat/completions` (Mistral's chunk shape) | `Authorization: Bearer` |
  * | anthropic-messages     | `{url}/{provider}`           | `POST /{provider}/v1/messages` (the SDK appends `/v1/messages`) | `x-api-key`            |
  * | google-generative-ai   | `{url}/{provider}/v1beta`    | `POST /{provider}/v1beta/models/{id}:streamGenerateContent?alt=sse` | `x-goog-api-key`  |
  *
@@ -29,6 +30,7 @@ export type MockApi =
 	| "openai-completions"
 	| "openai-responses"
 	| "azure-openai-responses"
+	| "mistral-conversations"
 	| "anthropic-messages"
 	| "google-generative-ai";
 
@@ -147,6 +149,8 @@ export function mockBaseUrl(serverUrl: string, provider: MockProvider): string {
 			return `${serverUrl}/${provider.name}/v1`;
 		case "azure-openai-responses":
 			return `${serverUrl}/${provider.name}/openai/v1`;
+		case "mistral-conversations":
+			return `${serverUrl}/${provider.name}`;
 		case "anthropic-messages":
 			return `${serverUrl}/${provider.name}`;
 		case "google-generative-ai":
@@ -174,6 +178,17 @@ export function exampleProviders(): MockProvider[] {
 			models: [
 				{ id: "gpt-mock-mini", reasoning: false, cost, contextWindow: 200000, maxTokens: 16384 },
 				{ id: "gpt-mock", reasoning: true, cost, contextWindow: 200000, maxTokens: 16384 },
+			],
+		},
+		{
+			name: "mock-mistral",
+			api: "mistral-conversations",
+			apiKey: "mock-mistral-key",
+			models: [
+				{ id: "mistral-mock-small", reasoning: false, cost, contextWindow: 128000, maxTokens: 8192 },
+				// pi-ai sends reasoning_effort to these ids and prompt_mode "reasoning" to other reasoning models.
+				{ id: "mistral-small-latest", reasoning: true, cost, contextWindow: 128000, maxTokens: 8192 },
+				{ id: "magistral-mock", reasoning: true, cost, contextWindow: 128000, maxTokens: 8192 },
 			],
 		},
 		{
@@ -292,7 +307,7 @@ function analyzeCompletions(body: unknown): RequestInfo {
 		}));
 	return {
 		model: asString(get(body, "model")) ?? "",
-		effort: asString(get(body, "reasoning_effort")) ?? asString(get(body, "reasoning", "effort")),
+		effort: completionsEffort(body),
 		toolNames: tools
 			.filter((t) => get(t, "type") === "function")
 			.map((t) => asString(get(t, "function", "name")))
@@ -480,6 +495,50 @@ function dataFrame(data: unknown): string {
 
 function namedFrame(event: string, data: unknown): string {
 	return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/** Chat Completions' `reasoning_effort` (or `reasoning.effort`); Mistral's reasoning models may send `prompt_mode`. */
+function completionsEffort(body: unknown): string | undefined {
+	const effort = asString(get(body, "reasoning_effort")) ?? asString(get(body, "reasoning", "effort"));
+	const promptMode = asString(get(body, "prompt_mode"));
+	return effort ?? (promptMode ? `prompt_mode:${promptMode}` : undefined);
+}
+
+/**
+ * Mistral's chat stream: the Chat Completions chunk shape, but thinking comes as typed content parts and each tool
+ * call arrives whole in one chunk (the Mistral SDK rejects a tool-call delta without its function name).
+ */
+function mistralEvents(reply: MockReply, model: string): string[] {
+	const usage = usageOf(reply);
+	const base = {
+		id: `mistral-${uid()}`,
+		object: "chat.completion.chunk",
+		created: Math.floor(Date.now() / 1000),
+		model,
+	};
+	const chunk = (delta: JsonObject, finishReason: string | null = null) =>
+		dataFrame({ ...base, choices: [{ index: 0, delta, finish_reason: finishReason }] });
+	const events = [chunk({ role: "assistant", content: "" })];
+	for (const part of chunks(reply.thinking ?? "")) {
+		events.push(chunk({ content: [{ type: "thinking", thinking: [{ type: "text", text: part }] }] }));
+	}
+	for (const part of chunks(reply.text ?? "")) events.push(chunk({ content: part }));
+	(reply.toolCalls ?? []).forEach((call, index) => {
+		const id = `${uid()}${index}`.slice(0, 9);
+		const fn = { name: call.name, arguments: JSON.stringify(call.arguments) };
+		events.push(chunk({ tool_calls: [{ index, id, type: "function", function: fn }] }));
+	});
+	const finish = reply.toolCalls?.length ? "tool_calls" : reply.stopReason === "length" ? "length" : "stop";
+	const total = usage.input + usage.cacheRead + usage.output;
+	events.push(
+		dataFrame({
+			...base,
+			choices: [{ index: 0, delta: {}, finish_reason: finish }],
+			usage: { prompt_tokens: usage.input + usage.cacheRead, completion_tokens: usage.output, total_tokens: total },
+		}),
+	);
+	events.push("data: [DONE]\n\n");
+	return events;
 }
 
 function completionsEvents(reply: MockReply, model: string): string[] {
@@ -725,6 +784,8 @@ function replyEvents(api: MockApi, reply: MockReply, model: string): string[] {
 	switch (api) {
 		case "openai-completions":
 			return completionsEvents(reply, model);
+		case "mistral-conversations":
+			return mistralEvents(reply, model);
 		case "openai-responses":
 		case "azure-openai-responses":
 			return responsesEvents(reply, model);
@@ -795,6 +856,7 @@ function defaultErrorMessage(status: number): string {
 function pathMatches(api: MockApi, rest: string): { ok: boolean; model?: string } {
 	switch (api) {
 		case "openai-completions":
+		case "mistral-conversations":
 			return { ok: rest.endsWith("/chat/completions") };
 		case "openai-responses":
 		case "azure-openai-responses":
@@ -976,7 +1038,7 @@ export async function startMockLlm(opts: { providers: MockProvider[]; script: Mo
 		const api = provider?.api ?? "openai-completions";
 		const info: RequestInfo = !parsed
 			? analyzeCompletions(undefined)
-			: api === "openai-completions"
+			: api === "openai-completions" || api === "mistral-conversations"
 				? analyzeCompletions(body)
 				: api === "openai-responses" || api === "azure-openai-responses"
 					? analyzeResponses(body)

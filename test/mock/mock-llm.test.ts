@@ -50,6 +50,13 @@ const CASES: ApiCase[] = [
 		apiKey: "mock-oai-key",
 	},
 	{
+		api: "mistral-conversations",
+		provider: "mock-mistral",
+		model: "mistral-mock-small",
+		path: "/mock-mistral/v1/chat/completions",
+		apiKey: "mock-mistral-key",
+	},
+	{
 		api: "azure-openai-responses",
 		provider: "mock-azure",
 		model: "gpt-mock-azure",
@@ -143,9 +150,11 @@ for (const c of CASES) {
 		const assistant = session.entries.at(-1);
 		assert.equal(field(assistant, "message", "role"), "assistant");
 		assert.equal(field(assistant, "message", "stopReason"), "stop");
-		assert.equal(field(assistant, "message", "usage", "input"), 42);
+		// pi-ai 0.73.1 reads no cache figure from Mistral: the whole prompt counts as input.
+		const mistral = c.api === "mistral-conversations";
+		assert.equal(field(assistant, "message", "usage", "input"), mistral ? 45 : 42);
 		assert.equal(field(assistant, "message", "usage", "output"), 7);
-		assert.equal(field(assistant, "message", "usage", "cacheRead"), 3);
+		assert.equal(field(assistant, "message", "usage", "cacheRead"), mistral ? 0 : 3);
 
 		// Only the Responses APIs (OpenAI's and Azure's) carry prompt_cache_key by default (= pi's session id); Chat
 		// Completions only sends it for api.openai.com or PI_CACHE_RETENTION=long.
@@ -185,6 +194,8 @@ const EFFORT_CASES: { provider: string; model: string; effort: string }[] = [
 	{ provider: "mock-chat", model: "chat-reasoner", effort: "high" },
 	{ provider: "mock-oai", model: "gpt-mock", effort: "high" },
 	{ provider: "mock-azure", model: "gpt-mock-azure", effort: "high" },
+	{ provider: "mock-mistral", model: "mistral-small-latest", effort: "high" },
+	{ provider: "mock-mistral", model: "magistral-mock", effort: "prompt_mode:reasoning" },
 	{ provider: "mock-anthropic", model: "claude-mock-sonnet-4-6", effort: "high" },
 	{ provider: "mock-anthropic", model: "claude-mock-haiku", effort: "budget:16384" },
 	{ provider: "mock-google", model: "gemini-3-pro-mock", effort: "HIGH" },
