@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, type TestContext, test } from "node:test";
 import {
+	type MockApi,
 	type MockLlm,
 	type MockProvider,
 	type MockReply,
@@ -604,6 +605,39 @@ function runNpmVersion(sb: Sandbox): number | null {
 // scenario 4: across providers and wire formats
 // ---------------------------------------------------------------------------------------------
 
+/** A provider beyond the shared fixtures: one reasoning model, key `<name>-test-key`. */
+const extraProvider = (name: string, api: MockApi, id: string, cost: typeof PRICES.big): MockProvider => ({
+	name,
+	api,
+	apiKey: `${name}-test-key`,
+	models: [{ id, reasoning: true, cost }],
+});
+
+/** `pi -p task --plan-auto-approve` on a two-rung ladder whose rung 1 is on `provider`; asserts exit 0. */
+async function runOnExtraRung(
+	t: TestContext,
+	provider: MockProvider,
+	ladder: [Record<string, unknown>, Record<string, unknown>],
+	script: MockScript,
+): Promise<{ env: Env; reqs: RecordedRequest[] }> {
+	const env = await setup(t, { providers: [...PROVIDERS, provider], planConfig: { ladder }, script });
+	const r = await env.run(["-p", "task", "--plan-auto-approve"]);
+	assert.equal(r.code, 0, r.stderr);
+	return { env, reqs: env.mock.requests };
+}
+
+/** Each answer's api, provider/model and cost, as pi recorded them in the session. */
+function assertAnswers(env: Env, expected: readonly [string, number][]): void {
+	const answers = assistants(env.session());
+	assert.deepEqual(
+		answers.map((a) => `${a.api} ${a.provider}/${a.model}`),
+		expected.map(([label]) => label),
+	);
+	for (const [i, [, cost]] of expected.entries()) {
+		closeTo(answers[i]?.usage.cost.total ?? Number.NaN, cost, `cost of answer ${i}`);
+	}
+}
+
 describe("a cross-provider ladder", () => {
 	test("Responses → Anthropic → Chat Completions: right path, key, wire format, effort and cost per call", async (t) => {
 		const env = await setup(t, {
@@ -677,25 +711,15 @@ describe("a cross-provider ladder", () => {
 	});
 
 	test("an Azure OpenAI rung: its own path, api-key header, deployment and effort; web search per rung", async (t) => {
-		const azure: MockProvider = {
-			name: "az",
-			api: "azure-openai-responses",
-			apiKey: "az-test-key",
-			models: [{ id: "gpt-az", reasoning: true, cost: PRICES.small }],
-		};
-		const env = await setup(t, {
-			providers: [...PROVIDERS, azure],
-			planConfig: {
-				ladder: [
-					{ model: "oai/gpt-big", thinking: "high", webSearchContextSize: "high" },
-					{ model: "az/gpt-az", thinking: "low", webSearchContextSize: "low" },
-				],
-			},
-			script: [u({ text: PLAN_TEXT }), u(write("az.txt", "from azure\n")), u({ text: "done" })],
-		});
-		const r = await env.run(["-p", "task", "--plan-auto-approve"]);
-		assert.equal(r.code, 0, r.stderr);
-		const reqs = env.mock.requests;
+		const { env, reqs } = await runOnExtraRung(
+			t,
+			extraProvider("az", "azure-openai-responses", "gpt-az", PRICES.small),
+			[
+				{ model: "oai/gpt-big", thinking: "high", webSearchContextSize: "high" },
+				{ model: "az/gpt-az", thinking: "low", webSearchContextSize: "low" },
+			],
+			[u({ text: PLAN_TEXT }), u(write("az.txt", "from azure\n")), u({ text: "done" })],
+		);
 		assert.deepEqual(
 			reqs.map((q) => `${q.api} ${q.path} ${q.apiKey} ${q.model} ${q.effort}`),
 			[
@@ -713,35 +737,24 @@ describe("a cross-provider ladder", () => {
 				{ type: "web_search", search_context_size: "low" },
 			],
 		);
-		const answers = assistants(env.session());
-		assert.deepEqual(
-			answers.map((a) => `${a.api} ${a.provider}/${a.model}`),
-			["openai-responses oai/gpt-big", "azure-openai-responses az/gpt-az", "azure-openai-responses az/gpt-az"],
-		);
-		for (const [i, c] of [BIG, SMALL, SMALL].entries()) closeTo(answers[i].usage.cost.total, c, `cost of answer ${i}`);
+		assertAnswers(env, [
+			["openai-responses oai/gpt-big", BIG],
+			["azure-openai-responses az/gpt-az", SMALL],
+			["azure-openai-responses az/gpt-az", SMALL],
+		]);
 		assert.equal(readFileSync(join(env.sb.projectDir, "az.txt"), "utf8"), "from azure\n");
 	});
 
 	test("a Mistral rung: its own path, bearer key and model; the history converted from Responses", async (t) => {
-		const mistral: MockProvider = {
-			name: "mis",
-			api: "mistral-conversations",
-			apiKey: "mis-test-key",
-			models: [{ id: "mistral-small-latest", reasoning: true, cost: PRICES.tiny }],
-		};
-		const env = await setup(t, {
-			providers: [...PROVIDERS, mistral],
-			planConfig: {
-				ladder: [
-					{ model: "oai/gpt-big", thinking: "high" },
-					{ model: "mis/mistral-small-latest", thinking: "low" },
-				],
-			},
-			script: [u(bash("ls")), u({ text: PLAN_TEXT }), u(write("m.txt", "from mistral\n")), u({ text: "done" })],
-		});
-		const r = await env.run(["-p", "task", "--plan-auto-approve"]);
-		assert.equal(r.code, 0, r.stderr);
-		const reqs = env.mock.requests;
+		const { env, reqs } = await runOnExtraRung(
+			t,
+			extraProvider("mis", "mistral-conversations", "mistral-small-latest", PRICES.tiny),
+			[
+				{ model: "oai/gpt-big", thinking: "high" },
+				{ model: "mis/mistral-small-latest", thinking: "low" },
+			],
+			[u(bash("ls")), u({ text: PLAN_TEXT }), u(write("m.txt", "from mistral\n")), u({ text: "done" })],
+		);
 		// pi-ai 0.73.1 sends this Mistral model reasoning_effort "high" whatever the level, unless models.json maps it.
 		assert.deepEqual(
 			reqs.map((q) => `${q.api} ${q.path} ${q.apiKey} ${q.model} ${q.effort}`),
@@ -763,18 +776,12 @@ describe("a cross-provider ladder", () => {
 			reqs[3].toolResults.map((x) => [x.name, x.text]),
 			[["write", "Successfully wrote 13 bytes to m.txt"]],
 		);
-		const answers = assistants(env.session());
-		assert.deepEqual(
-			answers.map((a) => `${a.api} ${a.provider}/${a.model}`),
-			[
-				"openai-responses oai/gpt-big",
-				"openai-responses oai/gpt-big",
-				"mistral-conversations mis/mistral-small-latest",
-				"mistral-conversations mis/mistral-small-latest",
-			],
-		);
-		for (const [i, c] of [BIG, BIG, TINY, TINY].entries())
-			closeTo(answers[i].usage.cost.total, c, `cost of answer ${i}`);
+		assertAnswers(env, [
+			["openai-responses oai/gpt-big", BIG],
+			["openai-responses oai/gpt-big", BIG],
+			["mistral-conversations mis/mistral-small-latest", TINY],
+			["mistral-conversations mis/mistral-small-latest", TINY],
+		]);
 		assert.equal(readFileSync(join(env.sb.projectDir, "m.txt"), "utf8"), "from mistral\n");
 	});
 

@@ -504,20 +504,26 @@ function completionsEffort(body: unknown): string | undefined {
 	return effort ?? (promptMode ? `prompt_mode:${promptMode}` : undefined);
 }
 
+/** The `chat.completion.chunk` framing Chat Completions and Mistral share: the chunk base and a one-choice chunk. */
+function chatChunks(idPrefix: string, model: string, choiceExtra: JsonObject) {
+	const base = {
+		id: `${idPrefix}${uid()}`,
+		object: "chat.completion.chunk",
+		created: Math.floor(Date.now() / 1000),
+		model,
+	};
+	const chunk = (delta: JsonObject, finishReason: string | null = null) =>
+		dataFrame({ ...base, choices: [{ index: 0, delta, ...choiceExtra, finish_reason: finishReason }] });
+	return { base, chunk };
+}
+
 /**
  * Mistral's chat stream: the Chat Completions chunk shape, but thinking comes as typed content parts and each tool
  * call arrives whole in one chunk (the Mistral SDK rejects a tool-call delta without its function name).
  */
 function mistralEvents(reply: MockReply, model: string): string[] {
 	const usage = usageOf(reply);
-	const base = {
-		id: `mistral-${uid()}`,
-		object: "chat.completion.chunk",
-		created: Math.floor(Date.now() / 1000),
-		model,
-	};
-	const chunk = (delta: JsonObject, finishReason: string | null = null) =>
-		dataFrame({ ...base, choices: [{ index: 0, delta, finish_reason: finishReason }] });
+	const { base, chunk } = chatChunks("mistral-", model, {});
 	const events = [chunk({ role: "assistant", content: "" })];
 	for (const part of chunks(reply.thinking ?? "")) {
 		events.push(chunk({ content: [{ type: "thinking", thinking: [{ type: "text", text: part }] }] }));
@@ -543,14 +549,7 @@ function mistralEvents(reply: MockReply, model: string): string[] {
 
 function completionsEvents(reply: MockReply, model: string): string[] {
 	const usage = usageOf(reply);
-	const base = {
-		id: `chatcmpl-${uid()}`,
-		object: "chat.completion.chunk",
-		created: Math.floor(Date.now() / 1000),
-		model,
-	};
-	const chunk = (delta: JsonObject, finishReason: string | null = null) =>
-		dataFrame({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] });
+	const { base, chunk } = chatChunks("chatcmpl-", model, { logprobs: null });
 	const events = [chunk({ role: "assistant", content: "" })];
 	for (const part of chunks(reply.thinking ?? "")) events.push(chunk({ reasoning_content: part }));
 	for (const part of chunks(reply.text ?? "")) events.push(chunk({ content: part }));
