@@ -69,19 +69,22 @@ export interface AssistantRecord {
 	text: string;
 }
 
+/** The text parts of a message's content, joined ("" when there is no content array). */
+function textOf(content: unknown): string {
+	if (!Array.isArray(content)) return "";
+	return content
+		.filter((c): c is { type: "text"; text: string } => isRecord(c) && c.type === "text" && typeof c.text === "string")
+		.map((c) => c.text)
+		.join("");
+}
+
 /** Every assistant message pi recorded, in order. */
 export function assistantRecords(entries: readonly SessionEntry[]): AssistantRecord[] {
 	const out: AssistantRecord[] = [];
 	for (const entry of entries) {
 		if (entry.type !== "message" || !isRecord(entry.message) || entry.message.role !== "assistant") continue;
 		const m = entry.message;
-		const content = Array.isArray(m.content) ? m.content : [];
-		const text = content
-			.filter(
-				(c): c is { type: "text"; text: string } => isRecord(c) && c.type === "text" && typeof c.text === "string",
-			)
-			.map((c) => c.text)
-			.join("");
+		const text = textOf(m.content);
 		out.push({
 			provider: String(m.provider),
 			model: String(m.model),
@@ -173,13 +176,7 @@ export function lastAssistantText(event: PiEvent): string | undefined {
 	for (let i = messages.length - 1; i >= 0; i--) {
 		const m: unknown = messages[i];
 		if (!isRecord(m) || m.role !== "assistant") continue;
-		const content = Array.isArray(m.content) ? m.content : [];
-		return content
-			.filter(
-				(c): c is { type: "text"; text: string } => isRecord(c) && c.type === "text" && typeof c.text === "string",
-			)
-			.map((c) => c.text)
-			.join("");
+		return textOf(m.content);
 	}
 	return undefined;
 }
@@ -211,13 +208,7 @@ export function toolEnds(
 		.filter((e) => e.type === "tool_execution_end")
 		.map((e) => {
 			const result = isRecord(e.result) ? e.result : {};
-			const content = Array.isArray(result.content) ? result.content : [];
-			const text = content
-				.filter(
-					(c): c is { type: "text"; text: string } => isRecord(c) && c.type === "text" && typeof c.text === "string",
-				)
-				.map((c) => c.text)
-				.join("");
+			const text = textOf(result.content);
 			return {
 				toolName: String(e.toolName),
 				isError: e.isError === true,
