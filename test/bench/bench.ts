@@ -61,8 +61,9 @@ export function parseArgs(argv: readonly string[]): CliOptions {
 
 /** The project's own formatter, so that `npm run check` stays green on a freshly written results file. */
 function formatWithBiome(file: string): void {
-	const biome = join(REPO_ROOT, "node_modules", ".bin", process.platform === "win32" ? "biome.cmd" : "biome");
-	const result = spawnSync(biome, ["format", "--write", file], { encoding: "utf8" });
+	// No bin links in this repo (.npmrc): run Biome's launcher with this node.
+	const biome = join(REPO_ROOT, "node_modules", "@biomejs", "biome", "bin", "biome");
+	const result = spawnSync(process.execPath, [biome, "format", "--write", file], { encoding: "utf8" });
 	if (result.status !== 0) process.stderr.write(`bench: biome format failed, ${file} left unformatted\n`);
 }
 

@@ -20,7 +20,7 @@ import {
 	wireLabels,
 } from "../helpers/e2e.js";
 import { startMockLlm } from "../helpers/mock-llm.js";
-import { makeSandbox, PI_CLI, piEnv, REPO_ROOT } from "../helpers/pi-harness.js";
+import { makeSandbox, PI_CLI, PI_NODE, piEnv, REPO_ROOT } from "../helpers/pi-harness.js";
 import { startTmux, tmuxAvailable } from "../helpers/tmux.js";
 import {
 	CROSS_PROVIDER_LADDER,
@@ -62,7 +62,7 @@ test("TUI: /plan, dialog by keys (Start, Refine, Cancel), in-flight status line,
 		socket: join(sandbox.root, "tmux.sock"),
 		cwd: sandbox.projectDir,
 		env: piEnv(sandbox, { TERM: "xterm-256color", NO_COLOR: undefined }),
-		command: [process.execPath, PI_CLI, "-e", REPO_ROOT],
+		command: [PI_NODE, PI_CLI, "-e", REPO_ROOT],
 		width: 160,
 		height: 50,
 	});

@@ -25,10 +25,12 @@ import { dirname, join, resolve } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { fileURLToPath } from "node:url";
 import type { MockLlm, MockProvider } from "./mock-llm.js";
+import { PI_HOST } from "./pi-line.ts";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
-/** The JS entry point behind node_modules/.bin/pi (run with the current node binary). */
-export const PI_CLI = realpathSync(join(REPO_ROOT, "node_modules", ".bin", "pi"));
+/** The JS entry point of the pi line under test (PI_LINE), and the node binary that runs it. */
+export const PI_CLI = PI_HOST.cli;
+export const PI_NODE = PI_HOST.node;
 
 /** Agent-level retries fast, SDK-level retries off: a retryable fault costs ~20 ms and exactly one extra request. */
 export const FAST_RETRY_SETTINGS = {
@@ -212,7 +214,7 @@ function extensionArgs(extension: string | string[] | undefined): string[] {
 }
 
 function spawnPi(sandbox: Sandbox, args: string[], opts: Omit<RunOptions, "input" | "timeoutMs">): ChildProcess {
-	return spawn(process.execPath, [PI_CLI, ...extensionArgs(opts.extension), ...args], {
+	return spawn(PI_NODE, [PI_CLI, ...extensionArgs(opts.extension), ...args], {
 		cwd: opts.cwd ?? sandbox.projectDir,
 		env: piEnv(sandbox, opts.env),
 		stdio: ["pipe", "pipe", "pipe"],
