@@ -19,6 +19,12 @@ export type Mode = "off" | "planning" | "implementing";
 export type Phase = "planning" | "implementing";
 
 export const KICKOFF_TYPE = "plan-stepdown:implement";
+/**
+ * How the approved plan's kickoff begins. pi 0.73.1 hands the ladder pi's own messages (the kickoff keeps its
+ * `customType`); pi 1.x hands a virtual model's router LLM messages, where the kickoff is a user-role message: this
+ * marker, ours alone, tells it apart from anything the user typed.
+ */
+export const KICKOFF_MARKER = "[plan-stepdown: plan approved]";
 
 export interface BumpRules {
 	bumpOnFailedBash: boolean;
@@ -184,7 +190,8 @@ export interface AgentMessageLike {
 	isError?: boolean;
 }
 
-const isUserTurn = (m: AgentMessageLike) => m.role !== "assistant" && m.role !== "toolResult";
+/** pi 1.x carries the system prompt (and mid-run prompt or tool patches) as system messages: no one's turn. */
+const isUserTurn = (m: AgentMessageLike) => m.role !== "assistant" && m.role !== "toolResult" && m.role !== "system";
 
 /**
  * The messages `decideCall` reads: from the last user-role message on (the whole history when there is none).
@@ -212,12 +219,21 @@ export function toCallMessages(messages: readonly AgentMessageLike[]): CallMessa
 				toolName: m.toolName ?? "",
 				isError: m.isError === true,
 			});
-		} else {
+		} else if (m.role !== "system") {
 			// user, custom, bashExecution, compaction and branch summaries all reach the model as user turns
-			out.push({ role: "user", kickoff: m.role === "custom" && m.customType === KICKOFF_TYPE });
+			out.push({ role: "user", kickoff: isKickoff(m) });
 		}
 	}
 	return out;
+}
+
+function isKickoff(m: AgentMessageLike): boolean {
+	if (m.role === "custom") return m.customType === KICKOFF_TYPE;
+	if (m.role !== "user") return false;
+	const content = m.content;
+	if (typeof content === "string") return content.startsWith(KICKOFF_MARKER);
+	const first = Array.isArray(content) ? (content[0] as { type?: string; text?: unknown } | undefined) : undefined;
+	return first?.type === "text" && typeof first.text === "string" && first.text.startsWith(KICKOFF_MARKER);
 }
 
 function toolCallsOf(content: unknown): CallToolCall[] {

@@ -3,7 +3,8 @@
  * The planning instructions live in a delimited block of the system prompt, so a call can add or drop them
  * without touching the rest: a run that started in planning keeps its system prompt for its whole life in pi.
  */
-import type { Mode, Phase } from "./ladder.ts";
+import { KICKOFF_MARKER, type Phase } from "./ladder.ts";
+import { WRITE_TOOLS } from "./plan-mode.ts";
 
 const BEGIN = "<plan-stepdown>";
 const END = "</plan-stepdown>";
@@ -16,11 +17,10 @@ PLAN MODE. You are planning, not implementing.
 - Stop after the plan. It is implemented only after it is approved.
 ${END}`;
 
-export const KICKOFF_TEXT =
-	"The plan above is approved. Implement it now, step by step: make the changes with the tools you have, run the checks the plan names, fix what fails, and finish with a short summary of what changed.";
+/** pi 1.x: the name of the system prompt section that carries the planning instructions. */
+export const PLANNING_SECTION = "plan-stepdown";
 
-export const refineText = (feedback: string) =>
-	`Refine the plan with this feedback, then give the full revised plan:\n\n${feedback}`;
+export const KICKOFF_TEXT = `${KICKOFF_MARKER} The plan above is approved. Implement it now, step by step: make the changes with the tools you have, run the checks the plan names, fix what fails, and finish with a short summary of what changed.`;
 
 /** The system prompt for one call: pi's own prompt plus the planning block only while planning. */
 export function systemPromptFor(systemPrompt: string | undefined, phase: Phase): string | undefined {
@@ -35,7 +35,9 @@ function stripBlock(systemPrompt: string | undefined): string | undefined {
 	if (start === -1) return systemPrompt;
 	const end = systemPrompt.indexOf(END, start);
 	if (end === -1) return systemPrompt;
-	return (systemPrompt.slice(0, start) + systemPrompt.slice(end + END.length)).replace(/\s+$/, "");
+	const before = systemPrompt.slice(0, start).replace(/\s+$/, "");
+	const after = systemPrompt.slice(end + END.length).replace(/^\s+/, "");
+	return before && after ? `${before}\n\n${after}` : before || after;
 }
 
 /** Tools a call may offer the model: while planning only the plan tools, whatever the run was started with. */
@@ -46,26 +48,4 @@ export function toolsFor<T extends { name: string }>(
 ): T[] | undefined {
 	if (!tools || phase !== "planning") return tools;
 	return tools.filter((t) => planTools.includes(t.name) && !WRITE_TOOLS.has(t.name));
-}
-
-/** Never offered or run while planning, whatever the plan tool list says. */
-export const WRITE_TOOLS = new Set(["edit", "write"]);
-
-/**
- * The tools a mode activates (`pi.setActiveTools`). An auto-approved plan is implemented inside the same run, whose
- * tools pi fixes when it starts: that run gets both sets and `toolsFor` offers the model only the plan tools until
- * approval. Undefined: the mode does not touch the tools.
- */
-export function toolsForMode(
-	mode: Mode,
-	autoApprove: boolean,
-	tools: { plan: readonly string[]; implementation: readonly string[] },
-): readonly string[] | undefined {
-	if (mode === "planning") {
-		return autoApprove
-			? [...new Set([...tools.plan, ...tools.implementation])]
-			: tools.plan.filter((t) => !WRITE_TOOLS.has(t));
-	}
-	if (mode === "implementing") return tools.implementation;
-	return undefined;
 }

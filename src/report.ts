@@ -36,6 +36,8 @@ export interface ReportInput {
 	rungs: RungView[];
 	problems: string[];
 	lastCall: CallEntry | undefined;
+	/** Which pi line runs the extension, and so how calls reach their rungs. */
+	piLine?: "0.73" | "1.x";
 	extra?: string[];
 }
 
@@ -43,6 +45,10 @@ export function stepdownReport(input: ReportInput): string {
 	const { resolved } = input;
 	const lines: string[] = [];
 	lines.push(`plan-stepdown: mode ${input.mode}${input.autoApprove ? " (auto-approve)" : ""}, cursor ${input.cursor}`);
+	if (input.piLine) {
+		const how = input.piLine === "1.x" ? "the stepdown/ladder virtual model" : "the plan-stepdown routing provider";
+		lines.push(`pi ${input.piLine}: calls reach their rungs through ${how}`);
+	}
 	if (input.lastCall) {
 		lines.push(
 			`last call: rung ${input.lastCall.rung} ${input.lastCall.model}:${input.lastCall.thinking} (${input.lastCall.reason})`,

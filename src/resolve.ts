@@ -7,8 +7,19 @@ import { clampThinkingLevel } from "@mariozechner/pi-ai";
 import { realModel } from "./attach.ts";
 import { closest } from "./config.ts";
 import type { Decision } from "./ladder.ts";
-import type { CallPlan } from "./router.ts";
 import type { Config, Rung, WebSearchSize } from "./schema.ts";
+
+/** Where one call goes: the ladder's decision, resolved to a real model, effort and web search. */
+export interface CallRoute {
+	decision: Decision;
+	/** The real model (never the router, never the ladder model). */
+	model: Model<Api>;
+	thinking: ModelThinkingLevel;
+	/** Whether this call belongs to the agent loop (recorded, stepped) or is auxiliary (compaction, summaries). */
+	loop: boolean;
+	/** The rung's hosted web search setting (undefined: the provider's default size). */
+	webSearchContextSize?: WebSearchSize;
+}
 
 export interface RegistryLike {
 	find(provider: string, modelId: string): Model<Api> | undefined;
@@ -91,15 +102,17 @@ export function callThinking(
  * `ladder` undefined: the user's own model (`own`, already stripped of routing) serves the call.
  * A string is the reason the call cannot be made.
  */
-export function planCall(
+export function routeCall(
 	decision: Decision,
 	loop: boolean,
-	own: Model<Api>,
+	own: Model<Api> | undefined,
 	sessionLevel: ModelThinkingLevel | undefined,
 	ladder: LadderResolution | undefined,
-): CallPlan | string {
-	if (!ladder)
+): CallRoute | string {
+	if (!ladder) {
+		if (!own) return "plan-stepdown: the ladder is empty and no model of yours is selected";
 		return { decision, model: own, thinking: callThinking({ thinking: undefined }, own, sessionLevel), loop };
+	}
 	const rung = ladder.rungs.find((r) => r.index === decision.rung);
 	if (!rung) {
 		const why = ladder.problems.length > 0 ? ladder.problems.join("; ") : `the ladder has ${ladder.rungs.length} rungs`;

@@ -1,8 +1,10 @@
 /**
- * The routing provider: pi calls it for every LLM call while the mode is on, and it delegates the call to the
- * rung's real model on its own provider, with that provider's key, headers and wire format (pi-ai converts the
- * history between providers). The result is the real provider's message: the session records the real
- * provider/model and its cost. Errors go into the returned stream, never thrown.
+ * pi 0.73.1's routing provider: pi calls it for every LLM call made with the session's model while the mode is on,
+ * and it delegates the call to the rung's real model on its own provider, with that provider's key, headers and wire
+ * format (pi-ai converts the history between providers). The result is the real provider's message: the session
+ * records the real provider/model and its cost. Calls that are not this session's (another extension calling
+ * `complete()` with the same model object) go to the model's own provider untouched. Errors go into the returned
+ * stream, never thrown.
  */
 import type {
 	Api,
@@ -11,49 +13,49 @@ import type {
 	AssistantMessageEventStream,
 	Context,
 	Model,
-	ModelThinkingLevel,
 	SimpleStreamOptions,
 } from "@mariozechner/pi-ai";
 import { createAssistantMessageEventStream, streamSimple } from "@mariozechner/pi-ai";
-import type { Decision } from "./ladder.ts";
+import { realModel } from "./attach.ts";
 import { systemPromptFor, toolsFor } from "./prompts.ts";
+import type { CallRoute } from "./resolve.ts";
 
 export const ROUTER_API = "plan-stepdown-router";
 export const ROUTER_PROVIDER = "plan-stepdown";
 
-/** Everything the router needs to know about one call, decided before it starts. */
-export interface CallPlan {
-	decision: Decision;
-	/** The real model (never the router). */
-	model: Model<Api>;
-	thinking: ModelThinkingLevel;
-	/** Whether this call belongs to the agent loop (recorded, stepped) or is auxiliary (compaction, summaries). */
-	loop: boolean;
-	/** The rung's hosted web search setting (undefined: the provider's default size). */
-	webSearchContextSize?: "low" | "medium" | "high" | "off";
-}
-
 export type Auth = { ok: true; apiKey?: string; headers?: Record<string, string> } | { ok: false; error: string };
 
 export interface RouterHooks {
-	/** Decide the call (the ladder), given the model pi passed and the session's thinking level. */
-	plan(model: Model<Api>, sessionLevel: ModelThinkingLevel | undefined): CallPlan | string;
+	/**
+	 * Where the call goes, given the model pi passed and the call's options; a string is why it cannot be made;
+	 * undefined: not this session's call, so it goes to the model's own provider as it came.
+	 */
+	route(model: Model<Api>, options: SimpleStreamOptions | undefined): CallRoute | string | undefined;
 	auth(model: Model<Api>): Promise<Auth>;
 	planTools(): readonly string[];
 	/** Runs right before the request (status line, session record). */
-	onStart(plan: CallPlan): void;
+	onStart(route: CallRoute): void;
 	/** Runs with the final message, before pi sees it: the place to queue work into the same run. */
-	onFinal(plan: CallPlan, message: AssistantMessage): void;
-	/** Scope for `before_provider_request`: the plan of the call whose payload is being built. */
-	withPayloadScope<T>(plan: CallPlan, fn: () => T): T;
+	onFinal(route: CallRoute, message: AssistantMessage): void;
+	/** Scope for `before_provider_request`: the route of the call whose payload is being built. */
+	withPayloadScope<T>(route: CallRoute, fn: () => T): T;
+	/** A hook that threw after the answer was paid for: reported, the answer still reaches pi. */
+	onHookError(error: unknown): void;
 }
 
 export function createRouter(hooks: RouterHooks) {
 	return function routeStream(model: Model<Api>, context: Context, options?: SimpleStreamOptions) {
+		let route: CallRoute | string | undefined;
+		try {
+			route = hooks.route(model, options);
+		} catch (error) {
+			route = error instanceof Error ? error.message : String(error);
+		}
+		if (route === undefined) return streamSimple(realModel(model), context, options);
 		const out = createAssistantMessageEventStream();
 		// Until the rung is known, a failure is reported against the model pi called; after, against the rung's.
-		const failed = { model };
-		void pump(hooks, out, failed, context, options).catch((error: unknown) => {
+		const failed = { model: typeof route === "string" ? model : route.model };
+		void pump(hooks, out, route, context, options).catch((error: unknown) => {
 			out.push({ type: "error", reason: "error", error: errorMessage(failed.model, error) });
 			out.end();
 		});
@@ -64,19 +66,17 @@ export function createRouter(hooks: RouterHooks) {
 async function pump(
 	hooks: RouterHooks,
 	out: AssistantMessageEventStream,
-	failed: { model: Model<Api> },
+	route: CallRoute | string,
 	context: Context,
 	options: SimpleStreamOptions | undefined,
 ): Promise<void> {
-	const plan = hooks.plan(failed.model, options?.reasoning);
-	if (typeof plan === "string") throw new Error(plan);
-	failed.model = plan.model;
-	const auth = await hooks.auth(plan.model);
+	if (typeof route === "string") throw new Error(route);
+	const auth = await hooks.auth(route.model);
 	if (!auth.ok) {
-		const rung = `rung ${plan.decision.rung} (${plan.model.provider}/${plan.model.id})`;
+		const rung = `rung ${route.decision.rung} (${route.model.provider}/${route.model.id})`;
 		throw new Error(`plan-stepdown: ${rung}: ${auth.error}`);
 	}
-	const phase = plan.decision.phase;
+	const phase = route.decision.phase;
 	const callContext: Context = {
 		...context,
 		systemPrompt: systemPromptFor(context.systemPrompt, phase),
@@ -88,14 +88,21 @@ async function pump(
 		// The caller's key and headers belong to the model pi thinks it is calling; never leak them to the rung.
 		apiKey: auth.apiKey,
 		headers: auth.headers,
-		reasoning: plan.thinking === "off" ? undefined : plan.thinking,
-		onPayload: onPayload ? (payload, m) => hooks.withPayloadScope(plan, () => onPayload(payload, m)) : undefined,
+		reasoning: route.thinking === "off" ? undefined : route.thinking,
+		onPayload: onPayload ? (payload, m) => hooks.withPayloadScope(route, () => onPayload(payload, m)) : undefined,
 	};
-	hooks.onStart(plan);
-	const inner = streamSimple(plan.model, callContext, callOptions);
+	hooks.onStart(route);
+	const inner = streamSimple(route.model, callContext, callOptions);
 	for await (const event of inner as AsyncIterable<AssistantMessageEvent>) {
-		if (event.type === "done") hooks.onFinal(plan, event.message);
-		else if (event.type === "error") hooks.onFinal(plan, event.error);
+		const final = event.type === "done" ? event.message : event.type === "error" ? event.error : undefined;
+		if (final) {
+			// Queue work before pi sees the answer; a throw must not turn a paid answer into an error.
+			try {
+				hooks.onFinal(route, final);
+			} catch (error) {
+				hooks.onHookError(error);
+			}
+		}
 		out.push(event);
 	}
 	out.end();

@@ -9,12 +9,21 @@ export const CALL_TYPE = "plan-stepdown:call";
 /** Written when a headless session ends: the accounting summary as data (see accounting.ts). */
 export const SUMMARY_TYPE = "plan-stepdown:summary";
 
+/** A model and thinking level as the session selects them. */
+export interface ModelRef {
+	provider: string;
+	id: string;
+	thinking: string;
+}
+
 export interface StateEntry {
 	v: 1;
 	mode: Mode;
 	autoApprove: boolean;
 	/** The tools the user had before /plan, restored by /stepdown-off. */
 	userTools?: string[];
+	/** pi 1.x: the model selected before /plan (the ladder model is selected meanwhile), restored on leaving. */
+	userModel?: ModelRef;
 }
 
 /** One routed LLM call, written when it starts; the assistant message that follows carries usage and cost. */
