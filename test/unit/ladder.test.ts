@@ -11,6 +11,7 @@ import {
 	toCallMessages,
 	triggerOf,
 } from "../../src/ladder.ts";
+import { KICKOFF_TEXT } from "../../src/prompts.ts";
 
 const rules: BumpRules = {
 	bumpOnFailedBash: true,
@@ -292,6 +293,38 @@ describe("toCallMessages", () => {
 		assert.deepEqual(toCallMessages([{ role: "assistant", content: "text" }]), [
 			{ role: "assistant", ok: true, toolCalls: [] },
 		]);
+	});
+});
+
+describe("pi 1.x router messages (LLM messages, system messages, the kickoff as a user message)", () => {
+	const kickoff = { role: "user", content: [{ type: "text", text: `${KICKOFF_TEXT}` }] };
+	const system = { role: "system", content: "" };
+	const tool = (id: string) => ({
+		role: "assistant",
+		content: [{ type: "toolCall", id, name: "read", arguments: {} }],
+	});
+	const result = (id: string) => ({ role: "toolResult", toolCallId: id, toolName: "read", isError: false });
+
+	test("the kickoff is told apart by its marker; system messages are nobody's turn", () => {
+		const messages = [
+			system,
+			{ role: "user", content: "plan it" },
+			{ role: "assistant", content: [] },
+			kickoff,
+			system,
+		];
+		assert.deepEqual(toCallMessages(currentSegment(messages)), [{ role: "user", kickoff: true }]);
+		assert.deepEqual(toCallMessages([{ role: "user", content: "[plan-stepdown: no" }]), [
+			{ role: "user", kickoff: false },
+		]);
+		assert.deepEqual(toCallMessages([{ role: "user", content: KICKOFF_TEXT }]), [{ role: "user", kickoff: true }]);
+	});
+
+	test("a mid-run system patch does not restart the segment: stepping goes on", () => {
+		const messages = [kickoff, tool("a"), result("a"), system, tool("b"), result("b")];
+		const decision = decideCall("implementing", 5, toCallMessages(currentSegment(messages)), rules);
+		assert.equal(decision?.rung, 3);
+		assert.equal(decision?.reason, "step");
 	});
 });
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { attach, detach, isAttached, realModel } from "../../src/attach.ts";
-import { PLANNING_INSTRUCTIONS, systemPromptFor, toolsFor, toolsForMode } from "../../src/prompts.ts";
+import { PLANNING_INSTRUCTIONS, systemPromptFor, toolsFor } from "../../src/prompts.ts";
 import { ROUTER_API } from "../../src/router.ts";
 import { familyModel } from "../helpers/payloads.ts";
 
@@ -13,7 +13,7 @@ describe("systemPromptFor", () => {
 	});
 	test("drops it while implementing, leaving pi's prompt intact", () => {
 		assert.equal(systemPromptFor(`BASE\n\n${PLANNING_INSTRUCTIONS}`, "implementing"), "BASE");
-		assert.equal(systemPromptFor(`A\n\n${PLANNING_INSTRUCTIONS}\n\nB`, "implementing"), "A\n\n\n\nB");
+		assert.equal(systemPromptFor(`A\n\n${PLANNING_INSTRUCTIONS}\n\nB`, "implementing"), "A\n\nB");
 		assert.equal(systemPromptFor("BASE", "implementing"), "BASE");
 		assert.equal(systemPromptFor(undefined, "implementing"), undefined);
 		assert.equal(systemPromptFor(undefined, "planning"), PLANNING_INSTRUCTIONS);
@@ -58,17 +58,5 @@ describe("attach / detach", () => {
 		detach(m);
 		detach(undefined);
 		assert.equal(m.api, "openai-responses");
-	});
-});
-
-describe("toolsForMode", () => {
-	const tools = { plan: ["read", "bash", "write"], implementation: ["read", "bash", "edit", "write"] };
-	test("planning: the plan tools without edit/write; auto-approve: both sets for the one run", () => {
-		assert.deepEqual(toolsForMode("planning", false, tools), ["read", "bash"]);
-		assert.deepEqual(toolsForMode("planning", true, tools), ["read", "bash", "write", "edit"]);
-	});
-	test("implementing: the implementation tools; off: untouched", () => {
-		assert.deepEqual(toolsForMode("implementing", false, tools), tools.implementation);
-		assert.equal(toolsForMode("off", false, tools), undefined);
 	});
 });

@@ -4,7 +4,7 @@ import type { Api, Model } from "@mariozechner/pi-ai";
 import { attach, detach } from "../../src/attach.ts";
 import { resolveConfig } from "../../src/config.ts";
 import { statusText, stepdownReport } from "../../src/report.ts";
-import { callThinking, planCall, type RegistryLike, resolveLadder, rungRef } from "../../src/resolve.ts";
+import { callThinking, type RegistryLike, resolveLadder, routeCall, rungRef } from "../../src/resolve.ts";
 import type { Config } from "../../src/schema.ts";
 import { familyModel } from "../helpers/payloads.ts";
 
@@ -170,7 +170,7 @@ describe("stepdownReport", () => {
 	});
 });
 
-describe("planCall", () => {
+describe("routeCall", () => {
 	const decision = { rung: 1, phase: "implementing" as const, reason: "kickoff" as const, step: 0 };
 	const ladder = resolveLadder(
 		config({
@@ -182,7 +182,7 @@ describe("planCall", () => {
 		registry(MODELS),
 	);
 	test("the rung's model, effort and web search", () => {
-		const plan = planCall(decision, true, MODELS[4], "medium", ladder);
+		const plan = routeCall(decision, true, MODELS[4], "medium", ladder);
 		assert.ok(typeof plan !== "string");
 		assert.equal(plan.model, MODELS[1]);
 		assert.equal(plan.thinking, "medium", "no rung thinking: the session's level, clamped");
@@ -190,14 +190,14 @@ describe("planCall", () => {
 		assert.equal(plan.loop, true);
 	});
 	test("no ladder: the user's own model at the session's level", () => {
-		const plan = planCall({ ...decision, rung: 0 }, false, MODELS[4], "high", undefined);
+		const plan = routeCall({ ...decision, rung: 0 }, false, MODELS[4], "high", undefined);
 		assert.ok(typeof plan !== "string");
 		assert.equal(plan.model, MODELS[4]);
 		assert.equal(plan.thinking, "off");
 	});
 	test("a rung that did not resolve: the reason", () => {
 		assert.equal(
-			planCall({ ...decision, rung: 7 }, true, MODELS[0], "high", ladder),
+			routeCall({ ...decision, rung: 7 }, true, MODELS[0], "high", ladder),
 			"plan-stepdown: rung 7 unavailable: the ladder has 2 rungs",
 		);
 	});
@@ -206,7 +206,7 @@ describe("planCall", () => {
 		const attachedLadder = resolveLadder(config({ ladder: [{ model: "openai/gpt-5.5" }] }), registry([own]));
 		attach(own);
 		try {
-			const plan = planCall({ ...decision, rung: 0 }, true, own, "high", attachedLadder);
+			const plan = routeCall({ ...decision, rung: 0 }, true, own, "high", attachedLadder);
 			assert.ok(typeof plan !== "string");
 			assert.equal(plan.model.api, "openai-responses");
 			assert.notEqual(plan.model, own);

@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import type { Api, AssistantMessage, Context, Model, SimpleStreamOptions } from "@mariozechner/pi-ai";
 import { fauxAssistantMessage, registerFauxProvider } from "@mariozechner/pi-ai";
+import { attach } from "../../src/attach.ts";
 import type { Decision } from "../../src/ladder.ts";
 import { PLANNING_INSTRUCTIONS } from "../../src/prompts.ts";
-import { type Auth, type CallPlan, createRouter, type RouterHooks } from "../../src/router.ts";
+import type { CallRoute } from "../../src/resolve.ts";
+import { type Auth, createRouter, type RouterHooks } from "../../src/router.ts";
 
 const faux = registerFauxProvider({ provider: "faux", models: [{ id: "rung-model", reasoning: true }] });
 after(() => faux.unregister());
@@ -32,7 +34,7 @@ const callerModel = {
 function hooks(over: Partial<RouterHooks> = {}) {
 	const log: string[] = [];
 	const h: RouterHooks = {
-		plan: (): CallPlan => ({
+		route: (): CallRoute => ({
 			decision: implementing,
 			model: faux.getModel() as Model<Api>,
 			thinking: "low",
@@ -43,6 +45,7 @@ function hooks(over: Partial<RouterHooks> = {}) {
 		onStart: (plan) => log.push(`start ${plan.decision.rung}`),
 		onFinal: (_plan, message) => log.push(`final ${message.stopReason}`),
 		withPayloadScope: (_plan, fn) => fn(),
+		onHookError: (error) => log.push(`hook error ${error instanceof Error ? error.message : String(error)}`),
 		...over,
 	};
 	return { h, log };
@@ -96,7 +99,7 @@ describe("createRouter", () => {
 		seen.length = 0;
 		faux.setResponses([reply("plan")]);
 		const { h } = hooks({
-			plan: () => ({ decision: planning, model: faux.getModel() as Model<Api>, thinking: "high", loop: true }),
+			route: () => ({ decision: planning, model: faux.getModel() as Model<Api>, thinking: "high", loop: true }),
 			planTools: () => ["read", "write"],
 		});
 		await run(h);
@@ -112,26 +115,51 @@ describe("createRouter", () => {
 		faux.setResponses([reply("x")]);
 		await run(
 			hooks({
-				plan: () => ({ decision: implementing, model: faux.getModel() as Model<Api>, thinking: "off", loop: true }),
+				route: () => ({ decision: implementing, model: faux.getModel() as Model<Api>, thinking: "off", loop: true }),
 			}).h,
 		);
 		assert.equal(seen[0].options?.reasoning, undefined);
 	});
 
-	test("onFinal sees the final message before the consumer does", async () => {
+	test("onFinal sees the final message before the consumer does, and done still arrives", async () => {
 		faux.setResponses([reply("the plan")]);
-		let finalSeenAt = -1;
-		let events = 0;
-		const { h } = hooks({ onFinal: () => (finalSeenAt = events) });
+		const order: string[] = [];
+		const { h } = hooks({ onFinal: (_route, message) => void order.push(`onFinal ${message.stopReason}`) });
 		const stream = createRouter(h)(callerModel, context(), {});
-		for await (const event of stream) {
-			if (event.type === "done") assert.ok(finalSeenAt >= 0, "onFinal ran before done was delivered");
-			events++;
-		}
+		for await (const event of stream) order.push(event.type);
+		assert.equal(order.at(-1), "done", "the consumer got done");
+		assert.ok(order.indexOf("onFinal stop") < order.indexOf("done"), `onFinal before done: ${order.join(", ")}`);
+	});
+
+	test("a throwing onFinal does not turn the paid answer into an error", async () => {
+		faux.setResponses([reply("the plan")]);
+		const { h, log } = hooks({
+			onFinal: () => {
+				throw new Error("boom");
+			},
+		});
+		const { result, events } = await run(h);
+		assert.equal(result.stopReason, "stop");
+		assert.equal(events.at(-1), "done");
+		assert.ok(log.includes("hook error boom"), "the error is reported");
+	});
+
+	test("a call that is not this session's goes to the model's own provider, with the caller's key", async () => {
+		seen.length = 0;
+		faux.setResponses([reply("theirs")]);
+		const theirs = { ...faux.getModel() } as Model<Api>;
+		attach(theirs);
+		const { h, log } = hooks({ route: () => undefined });
+		const stream = createRouter(h)(theirs, context(), { apiKey: "their-key" });
+		const result = await stream.result();
+		assert.equal(result.stopReason, "stop");
+		assert.equal(seen[0].options?.apiKey, "their-key", "the caller's own key, untouched");
+		assert.equal(seen[0].context.systemPrompt, `pi's prompt\n\n${PLANNING_INSTRUCTIONS}`, "no prompt rewrite");
+		assert.deepEqual(log, [], "nothing recorded");
 	});
 
 	test("a call the ladder cannot make is an error message in the stream, not a throw", async () => {
-		const { h, log } = hooks({ plan: () => "plan-stepdown: rung 3 unavailable: the ladder has 2 rungs" });
+		const { h, log } = hooks({ route: () => "plan-stepdown: rung 3 unavailable: the ladder has 2 rungs" });
 		const { result, events } = await run(h);
 		assert.deepEqual(events, ["error"]);
 		assert.equal(result.stopReason, "error");
@@ -158,7 +186,7 @@ describe("createRouter", () => {
 
 	test("onPayload runs inside the call's payload scope", async () => {
 		// The faux provider builds no payload; call the wrapped callback the router hands down directly.
-		let scoped: CallPlan | undefined;
+		let scoped: CallRoute | undefined;
 		let captured: SimpleStreamOptions["onPayload"];
 		faux.setResponses([
 			(_ctx: Context, options: SimpleStreamOptions | undefined) => {
