@@ -14,10 +14,10 @@ import {
 	currentSegment,
 	type Decision,
 	decideCall,
+	KICKOFF_TEXT,
 	KICKOFF_TYPE,
 	toCallMessages,
 } from "./ladder.ts";
-import { KICKOFF_TEXT } from "./prompts.ts";
 import type { CallRoute } from "./resolve.ts";
 import { createRouter, ROUTER_API, ROUTER_PROVIDER } from "./router.ts";
 

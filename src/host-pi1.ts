@@ -15,8 +15,8 @@ import type {
 import type { Api, AssistantMessage, Model, ModelThinkingLevel } from "@mariozechner/pi-ai";
 import type { ExtensionContext } from "@mariozechner/pi-coding-agent";
 import type { Host, HostDeps } from "./host.ts";
-import { auxiliaryDecision, currentSegment, decideCall, KICKOFF_TYPE, toCallMessages } from "./ladder.ts";
-import { KICKOFF_TEXT, PLANNING_INSTRUCTIONS, PLANNING_SECTION } from "./prompts.ts";
+import { auxiliaryDecision, currentSegment, decideCall, KICKOFF_TEXT, KICKOFF_TYPE, toCallMessages } from "./ladder.ts";
+import { PLANNING_INSTRUCTIONS, PLANNING_SECTION } from "./prompts.ts";
 import type { CallRoute } from "./resolve.ts";
 import type { ModelRef } from "./state.ts";
 

@@ -14,7 +14,7 @@ import { formatIssue, type ResolvedConfig, readLayers, resolveConfig } from "./c
 import { type Host, type HostDeps, hasVirtualModels } from "./host.ts";
 import { createPi0Host } from "./host-pi0.ts";
 import { createPi1Host } from "./host-pi1.ts";
-import { KICKOFF_TYPE } from "./ladder.ts";
+import { KICKOFF_TEXT, KICKOFF_TYPE } from "./ladder.ts";
 import {
 	AUTO_FLAG,
 	type Effect,
@@ -24,7 +24,6 @@ import {
 	planToolRefusal,
 	reduce,
 } from "./plan-mode.ts";
-import { KICKOFF_TEXT } from "./prompts.ts";
 import { type RungView, statusText, stepdownReport } from "./report.ts";
 import { type LadderResolution, resolveLadder, routeCall } from "./resolve.ts";
 import { detectFamily, rewritePayload } from "./rewrite.ts";

@@ -20,11 +20,11 @@ export type Phase = "planning" | "implementing";
 
 export const KICKOFF_TYPE = "plan-stepdown:implement";
 /**
- * How the approved plan's kickoff begins. pi 0.73.1 hands the ladder pi's own messages (the kickoff keeps its
- * `customType`); pi 1.x hands a virtual model's router LLM messages, where the kickoff is a user-role message: this
- * marker, ours alone, tells it apart from anything the user typed.
+ * The approved plan's kickoff. pi 0.73.1 hands the ladder pi's own messages (the kickoff keeps its `customType`);
+ * pi 1.x hands a virtual model's router LLM messages, where the kickoff is a user-role message with this exact text.
  */
-export const KICKOFF_MARKER = "[plan-stepdown: plan approved]";
+export const KICKOFF_TEXT =
+	"The plan above is approved. Implement it now, step by step: make the changes with the tools you have, run the checks the plan names, fix what fails, and finish with a short summary of what changed.";
 
 export interface BumpRules {
 	bumpOnFailedBash: boolean;
@@ -230,10 +230,10 @@ export function toCallMessages(messages: readonly AgentMessageLike[]): CallMessa
 function isKickoff(m: AgentMessageLike): boolean {
 	if (m.role === "custom") return m.customType === KICKOFF_TYPE;
 	if (m.role !== "user") return false;
-	const content = m.content;
-	if (typeof content === "string") return content.startsWith(KICKOFF_MARKER);
-	const first = Array.isArray(content) ? (content[0] as { type?: string; text?: unknown } | undefined) : undefined;
-	return first?.type === "text" && typeof first.text === "string" && first.text.startsWith(KICKOFF_MARKER);
+	const content = m.content as string | readonly { type?: string; text?: unknown }[] | undefined;
+	if (typeof content === "string") return content === KICKOFF_TEXT;
+	if (!Array.isArray(content) || content.length !== 1) return false;
+	return content[0]?.type === "text" && content[0].text === KICKOFF_TEXT;
 }
 
 function toolCallsOf(content: unknown): CallToolCall[] {

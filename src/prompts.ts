@@ -3,7 +3,7 @@
  * The planning instructions live in a delimited block of the system prompt, so a call can add or drop them
  * without touching the rest: a run that started in planning keeps its system prompt for its whole life in pi.
  */
-import { KICKOFF_MARKER, type Phase } from "./ladder.ts";
+import type { Phase } from "./ladder.ts";
 import { WRITE_TOOLS } from "./plan-mode.ts";
 
 const BEGIN = "<plan-stepdown>";
@@ -19,8 +19,6 @@ ${END}`;
 
 /** pi 1.x: the name of the system prompt section that carries the planning instructions. */
 export const PLANNING_SECTION = "plan-stepdown";
-
-export const KICKOFF_TEXT = `${KICKOFF_MARKER} The plan above is approved. Implement it now, step by step: make the changes with the tools you have, run the checks the plan names, fix what fails, and finish with a short summary of what changed.`;
 
 /** The system prompt for one call: pi's own prompt plus the planning block only while planning. */
 export function systemPromptFor(systemPrompt: string | undefined, phase: Phase): string | undefined {

@@ -45,10 +45,6 @@ export function stepdownReport(input: ReportInput): string {
 	const { resolved } = input;
 	const lines: string[] = [];
 	lines.push(`plan-stepdown: mode ${input.mode}${input.autoApprove ? " (auto-approve)" : ""}, cursor ${input.cursor}`);
-	if (input.piLine) {
-		const how = input.piLine === "1.x" ? "the stepdown/ladder virtual model" : "the plan-stepdown routing provider";
-		lines.push(`pi ${input.piLine}: calls reach their rungs through ${how}`);
-	}
 	if (input.lastCall) {
 		lines.push(
 			`last call: rung ${input.lastCall.rung} ${input.lastCall.model}:${input.lastCall.thinking} (${input.lastCall.reason})`,
@@ -63,6 +59,10 @@ export function stepdownReport(input: ReportInput): string {
 		lines.push(`${marker} [${rung.index}] ${rung.label}:${rung.thinking}  web_search ${rung.webSearch}`);
 	}
 	for (const problem of input.problems) lines.push(`  ✗ ${problem}`);
+	if (input.piLine) {
+		const how = input.piLine === "1.x" ? "the stepdown/ladder virtual model" : "the plan-stepdown routing provider";
+		lines.push(`  (pi ${input.piLine}: calls reach their rungs through ${how})`);
+	}
 	lines.push("", "config (value ← file that set it):");
 	for (const [pointer, source] of Object.entries(resolved.origins).sort(([a], [b]) => a.localeCompare(b))) {
 		lines.push(`  ${pointer} = ${JSON.stringify(valueAt(resolved.config, pointer))}  ← ${source}`);

@@ -6,12 +6,12 @@ import {
 	type CallMessage,
 	currentSegment,
 	decideCall,
+	KICKOFF_TEXT,
 	KICKOFF_TYPE,
 	packageManagerIn,
 	toCallMessages,
 	triggerOf,
 } from "../../src/ladder.ts";
-import { KICKOFF_TEXT } from "../../src/prompts.ts";
 
 const rules: BumpRules = {
 	bumpOnFailedBash: true,
