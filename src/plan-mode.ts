@@ -263,8 +263,9 @@ function onStart(
 	if (event.swallowedTask !== undefined) {
 		const text = flagOrderMessage(AUTO_FLAG, event.swallowedTask);
 		effects.push({ type: "say", text, level: "error" });
-		if (event.headless) effects.push({ type: "exit-code", code: 2 });
-		else effects.push({ type: "editor", text: event.swallowedTask });
+		// Headless, pi will run nothing: do not enter (and persist) a mode for a run that never happens.
+		if (event.headless) return { state: restored, effects: [...effects, { type: "exit-code", code: 2 }] };
+		effects.push({ type: "editor", text: event.swallowedTask });
 	}
 	// Headless, a config problem is reported where the mode is asked for (/plan, the flag): one message, not two.
 	if (event.configIssues.length > 0 && !event.headless && !event.autoFlag) {

@@ -29,7 +29,9 @@ export const PROVIDERS: MockProvider[] = [
 		api: "anthropic-messages",
 		apiKey: "ant-test-key",
 		models: [
-			{ id: "claude-sonnet-4-6", reasoning: true, cost: PRICES.mid }, // adaptive thinking: output_config.effort
+			// Adaptive thinking (output_config.effort): pi-ai 0.73.1 infers it from "sonnet-4-6" in the id, pi-ai 1.x
+			// reads `compat.forceAdaptiveThinking` (0.73.1 ignores the key).
+			{ id: "claude-sonnet-4-6", reasoning: true, cost: PRICES.mid, compat: { forceAdaptiveThinking: true } },
 			{ id: "claude-haiku-4-5", reasoning: true, cost: PRICES.small }, // budget thinking
 		],
 	},

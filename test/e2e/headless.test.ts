@@ -32,6 +32,7 @@ import {
 	type SandboxOptions,
 	type SessionEntry,
 } from "../helpers/pi-harness.ts";
+import { PI_LINE } from "../helpers/pi-line.ts";
 import { PREDECESSOR_CONFIG } from "../helpers/predecessor.ts";
 import {
 	bash,
@@ -329,11 +330,12 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 			states(entries).map((s) => `${s.mode}/${s.autoApprove}`),
 			["planning/true", "implementing/true"],
 		);
-		// The user's model was never switched: one model_change, the user's own.
+		// pi 0.73.1: the user's model was never switched, one model_change, the user's own. pi 1.x: the session
+		// selects the ladder model (session-scoped; settings.json is checked byte for byte after the test).
 		const modelChanges = entries.filter((e) => e.type === "model_change");
 		assert.deepEqual(
 			modelChanges.map((e) => `${e.provider}/${e.modelId}`),
-			["oai/gpt-mid"],
+			PI_LINE === "1" ? ["oai/gpt-mid", "stepdown/ladder"] : ["oai/gpt-mid"],
 		);
 
 		// The same figures as the stderr line, as data in the session: the last entry pi wrote.
@@ -393,9 +395,18 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 
 		const events = parseJsonLines(r.stdout); // throws on any non-JSON line: nothing else on stdout
 		assert.equal(events[0].type, "session");
-		assert.equal(events.at(-1)?.type, "agent_end", "agent_end is the last event");
-		assert.equal(events.filter((e) => e.type === "agent_start").length, 1, "one run: plan and implementation");
-		assert.equal(events.filter((e) => e.type === "agent_end").length, 1);
+		// pi 1.x ends with agent_settled, and the continuation into the implementation is a second low-level run of
+		// the same prompt (agent_before_settle); pi 0.73.1 runs plan and implementation as one run.
+		const last = PI_LINE === "1" ? ["agent_end", "agent_settled"] : ["agent_end"];
+		assert.deepEqual(
+			events.slice(-last.length).map((e) => e.type),
+			last,
+			"the run's end is the last event",
+		);
+		const runs = PI_LINE === "1" ? 2 : 1;
+		assert.equal(events.filter((e) => e.type === "agent_start").length, runs, "plan and implementation");
+		assert.equal(events.filter((e) => e.type === "agent_end").length, runs);
+		assert.equal(events.filter((e) => e.type === "agent_settled").length, PI_LINE === "1" ? 1 : 0);
 		const starts = events.filter((e) => e.type === "tool_execution_start");
 		assert.deepEqual(
 			starts.map((e) => ({ tool: e.toolName, args: e.args })),
@@ -658,7 +669,8 @@ describe("a cross-provider ladder", () => {
 			reqs.map((q) => `${q.api} ${q.path} ${q.apiKey} ${q.model} ${q.effort}`),
 			[
 				"openai-responses /oai/v1/responses oai-test-key gpt-big high",
-				"anthropic-messages /ant/v1/messages ant-test-key claude-sonnet-4-6 medium",
+				// pi-ai 1.x asks for Anthropic's beta features in the query.
+				`anthropic-messages /ant/v1/messages${PI_LINE === "1" ? "?beta=true" : ""} ant-test-key claude-sonnet-4-6 medium`,
 				"openai-completions /chat/v1/chat/completions chat-test-key chat-tiny low",
 				"openai-completions /chat/v1/chat/completions chat-test-key chat-tiny low",
 			],
@@ -750,14 +762,16 @@ describe("a cross-provider ladder", () => {
 			],
 			[u(bash("ls")), u({ text: PLAN_TEXT }), u(write("m.txt", "from mistral\n")), u({ text: "done" })],
 		);
-		// pi-ai 0.73.1 sends this Mistral model reasoning_effort "high" whatever the level, unless models.json maps it.
+		// pi-ai 0.73.1 sends this Mistral model reasoning_effort "high" whatever the level, unless models.json maps it;
+		// pi-ai 1.x sends prompt_mode "reasoning".
+		const mistralEffort = PI_LINE === "1" ? "prompt_mode:reasoning" : "high";
 		assert.deepEqual(
 			reqs.map((q) => `${q.api} ${q.path} ${q.apiKey} ${q.model} ${q.effort}`),
 			[
 				"openai-responses /oai/v1/responses oai-test-key gpt-big high",
 				"openai-responses /oai/v1/responses oai-test-key gpt-big high",
-				"mistral-conversations /mis/v1/chat/completions mis-test-key mistral-small-latest high",
-				"mistral-conversations /mis/v1/chat/completions mis-test-key mistral-small-latest high",
+				`mistral-conversations /mis/v1/chat/completions mis-test-key mistral-small-latest ${mistralEffort}`,
+				`mistral-conversations /mis/v1/chat/completions mis-test-key mistral-small-latest ${mistralEffort}`,
 			],
 		);
 		// The planning turn's bash call and its result, made on Responses, reach Mistral in Mistral's own format.

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type MockLlm, startMockLlm } from "../helpers/mock-llm.ts";
 import { makeSandbox, REPO_ROOT, runPi, type Sandbox } from "../helpers/pi-harness.ts";
+import { PI_LINE } from "../helpers/pi-line.ts";
 import { bash, PLAN_TEXT, PROVIDERS, SAME_PROVIDER_LADDER, USER_SETTINGS, write } from "./fixtures.ts";
 
 interface PackResult {
@@ -102,7 +103,9 @@ describe("the npm tarball, installed as a pi package", () => {
 			write("hello.txt", "Hello from the tarball\n"),
 			{ text: "Done." },
 		]);
-		const r = await runPi(sb, ["-p", "Create hello.txt", "--plan-auto-approve"], { timeoutMs: 30_000 });
+		// pi 1.x loads project-local packages only in a trusted project (-a: trust it for this process).
+		const trust = PI_LINE === "1" ? ["-a"] : [];
+		const r = await runPi(sb, [...trust, "-p", "Create hello.txt", "--plan-auto-approve"], { timeoutMs: 30_000 });
 		assert.equal(r.code, 0, r.stderr);
 		assert.equal(r.stdout, "Done.\n");
 		assert.match(r.stderr, /^plan-stepdown: 4 calls, /);

@@ -203,7 +203,15 @@ export function exampleProviders(): MockProvider[] {
 			apiKey: "mock-anthropic-key",
 			models: [
 				// "sonnet-4-6" in the id switches pi-ai to adaptive thinking (output_config.effort).
-				{ id: "claude-mock-sonnet-4-6", reasoning: true, cost, contextWindow: 200000, maxTokens: 32000 },
+				// pi-ai 1.x reads compat.forceAdaptiveThinking instead (0.73.1 ignores the key).
+				{
+					id: "claude-mock-sonnet-4-6",
+					reasoning: true,
+					cost,
+					contextWindow: 200000,
+					maxTokens: 32000,
+					compat: { forceAdaptiveThinking: true },
+				},
 				// Any other id uses budget thinking (thinking.budget_tokens).
 				{ id: "claude-mock-haiku", reasoning: true, cost, contextWindow: 200000, maxTokens: 32000 },
 			],
