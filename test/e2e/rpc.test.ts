@@ -23,6 +23,7 @@ import {
 } from "../helpers/e2e.js";
 import { type MockLlm, startMockLlm } from "../helpers/mock-llm.js";
 import { makeSandbox, type PiRpc, type Sandbox, startPiRpc } from "../helpers/pi-harness.js";
+import { PI_LINE } from "../helpers/pi-line.ts";
 import {
 	bash,
 	CROSS_PROVIDER_LADDER,
@@ -149,7 +150,7 @@ test("approve: planning on rung 0, implementation 1, 2, 2; a follow-up 0, 1, 2; 
 	assert.deepEqual(wireLabels(impl), [RUNG[1], RUNG[2], RUNG[2]]);
 	assert.match(impl[0].lastUserText ?? "", /^The plan above is approved\./);
 	for (const req of impl) {
-		assert.deepEqual(req.toolNames, ["read", "bash", "edit", "write", "grep", "find", "ls"]);
+		assert.deepEqual([...req.toolNames].sort(), ["bash", "edit", "find", "grep", "ls", "read", "write"]);
 		assert.ok(!hasPlanBlock(req), "implementation calls carry no planning block");
 	}
 	// The status line (setStatus) names the real model of each call in flight, then the idle top of the ladder.
@@ -377,10 +378,15 @@ test("auto-approve planning: write is in the run but hidden; called anyway it is
 	assert.deepEqual(wireLabels(mock.requests), [RUNG[0], RUNG[0], RUNG[1]]);
 	assert.deepEqual(mock.requests[0].toolNames, PLAN_TOOLS, "the model is offered only the plan tools while planning");
 	assert.ok(!existsSync(projectFile(sandbox, "blocked.txt")), "the write did not run");
+	// pi 0.73.1 starts the auto-approved run with both tool sets, so write exists and the guard refuses it; pi 1.x
+	// switches tools inside the run, so while planning write is not a tool at all.
 	assert.deepEqual(mock.requests[1].toolResults, [
 		{
 			name: "write",
-			text: "plan-stepdown: write is not available while planning. Finish the plan; it runs after approval.",
+			text:
+				PI_LINE === "1"
+					? "Tool write not found"
+					: "plan-stepdown: write is not available while planning. Finish the plan; it runs after approval.",
 		},
 	]);
 	assert.ok(mock.requests[2].toolNames.includes("write"), "after approval the implementation call is offered write");
@@ -471,7 +477,7 @@ test("fork comes back in the mode its branch was in, not the mode the session wa
 	// The costs come from the fork's branch: the first plan and the new one, not the refined plan left behind.
 	const mark2 = rpc.events.length;
 	await send(rpc, "/stepdown");
-	const report = await uiAfter(rpc, mark2, "notify");
+	const report = await uiAfter(rpc, mark2, "notify", (e) => (e.message ?? "").startsWith("plan-stepdown: mode"));
 	const lines = (report.message ?? "").split("\n");
 	assert.ok(
 		lines.some((l) => /^ {2}total 2 calls: \$\d+\.\d{4}$/.test(l)),

@@ -21,6 +21,7 @@ import {
 } from "../helpers/e2e.js";
 import { startMockLlm } from "../helpers/mock-llm.js";
 import { makeSandbox, PI_CLI, PI_NODE, piEnv, REPO_ROOT } from "../helpers/pi-harness.js";
+import { PI_HOST, PI_LINE } from "../helpers/pi-line.ts";
 import { startTmux, tmuxAvailable } from "../helpers/tmux.js";
 import {
 	CROSS_PROVIDER_LADDER,
@@ -40,11 +41,7 @@ const RUNG = CROSS_RUNGS;
  * The user has run this pi before: on a first run the TUI records `lastChangelogVersion` in settings.json itself
  * (pi's own "what's new" bookkeeping), which would hide whether the extension touched the file.
  */
-const PI_VERSION = (
-	JSON.parse(
-		readFileSync(join(REPO_ROOT, "node_modules", "@mariozechner", "pi-coding-agent", "package.json"), "utf8"),
-	) as { version: string }
-).version;
+const PI_VERSION = PI_HOST.version;
 const SETTINGS = { ...USER_SETTINGS, lastChangelogVersion: PI_VERSION };
 
 const HAVE_TMUX = tmuxAvailable();
@@ -108,7 +105,12 @@ test("TUI: /plan, dialog by keys (Start, Refine, Cancel), in-flight status line,
 	assert.ok(!screen.includes("Plan ready — what next?"), "the dialog is gone");
 	assert.deepEqual(wireLabels(mock.requests), [RUNG[0], RUNG[1], RUNG[2]]);
 	assert.equal(readFileSync(join(sandbox.projectDir, "hello.txt"), "utf8"), "Hello from the TUI\n");
-	assert.match(screen, /\(oai\) gpt-mid • medium/, "the footer still shows the user's own model");
+	if (PI_LINE === "1") {
+		// pi 1.x: the footer shows the selection, the ladder model, and the model that answered the last call.
+		assert.match(screen, /\(stepdown\) ladder • medium → chat-tiny • low/, "the footer shows ladder → real model");
+	} else {
+		assert.match(screen, /\(oai\) gpt-mid • medium/, "the footer still shows the user's own model");
+	}
 
 	// ---- Refine (Down, Enter): an input dialog; the typed feedback is the next planning call's user message
 	pane.type("/plan");
@@ -152,6 +154,7 @@ test("TUI: /plan, dialog by keys (Start, Refine, Cancel), in-flight status line,
 	pane.keys("Enter");
 	screen = await pane.waitFor("Hi from your own model.", "the answer on the user's model");
 	assert.equal(statusLine(screen), undefined);
+	assert.match(screen, /\(oai\) gpt-mid • medium/, "the footer shows the user's own model again");
 	assert.deepEqual(wireLabels(mock.requests.slice(5)), [USER_MODEL]);
 	assert.deepEqual(mock.requests[5].toolNames, USER_TOOLS);
 	assert.ok(!hasPlanBlock(mock.requests[5]));
