@@ -28,6 +28,19 @@ export function outputMode(argv: readonly string[]): string | undefined {
 	return mode;
 }
 
+/** Whether `promise` settles within `ms`. */
+export async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+	let timer: NodeJS.Timeout | undefined;
+	const timeout = new Promise<false>((resolve) => {
+		timer = setTimeout(() => resolve(false), ms);
+	});
+	try {
+		return await Promise.race([promise.then(() => true), timeout]);
+	} finally {
+		clearTimeout(timer);
+	}
+}
+
 /**
  * Write to the real stdout. In its non-interactive modes pi points `process.stdout.write` at stderr so that only
  * its own output reaches stdout; the stream's own write method still writes to stdout, in order with pi's output.

@@ -83,7 +83,7 @@ export function createPi1Host(deps: HostDeps): Host {
 
 	// While planning, every request carries the planning instructions as a section right after pi's own prompt.
 	pi.on("context_with_system", async (event) => {
-		if (deps.state().mode !== "planning" || process.env.DBG_NOCTX) return undefined;
+		if (deps.state().mode !== "planning") return undefined;
 		const messages = event.messages;
 		const head = messages.findIndex((m) => m.role === "system");
 		const section = {

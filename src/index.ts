@@ -3,32 +3,32 @@
  * effects are carried out here; which rung a call uses is ladder.ts; how a call reaches its rung on this pi line is
  * a host adapter (host-pi0.ts for pi 0.73.1, host-pi1.ts for pi 1.x); the payload rewrite is rewrite.ts.
  */
-import { userInfo } from "node:os";
 import type { AssistantMessage } from "@mariozechner/pi-ai";
 import type { ExtensionAPI, ExtensionCommandContext, ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { getAgentDir } from "@mariozechner/pi-coding-agent";
 import { accountingSummary, summaryLine } from "./accounting.ts";
 import { checkPlanBash, invalidPatterns } from "./bash-guard.ts";
-import { outputMode, swallowedValue, writeRealStdout } from "./cli.ts";
+import { outputMode, swallowedValue, within, writeRealStdout } from "./cli.ts";
 import { formatIssue, type ResolvedConfig, readLayers, resolveConfig } from "./config.ts";
 import { type Host, type HostDeps, hasVirtualModels } from "./host.ts";
 import { createPi0Host } from "./host-pi0.ts";
 import { createPi1Host } from "./host-pi1.ts";
 import { KICKOFF_TEXT, KICKOFF_TYPE } from "./ladder.ts";
+import { rewriteForRoute } from "./payload-hook.ts";
 import {
 	AUTO_FLAG,
+	type CallStart,
 	type Effect,
 	INITIAL_STATE,
 	type PlanModeEvent,
 	type PlanModeState,
 	planToolRefusal,
 	reduce,
+	refusesInput,
 } from "./plan-mode.ts";
-import { type RungView, statusText, stepdownReport } from "./report.ts";
+import { rungViews, statusFor, stepdownReport } from "./report.ts";
 import { type LadderResolution, resolveLadder, routeCall } from "./resolve.ts";
-import { detectFamily, rewritePayload } from "./rewrite.ts";
 import { CALL_TYPE, restoreState, STATE_TYPE, SUMMARY_TYPE } from "./state.ts";
-import { promptCacheKey, wirePlan } from "./wire-plan.ts";
 
 const STATUS_KEY = "plan-stepdown";
 const FLAG_CONFIG = "stepdown-config";
@@ -153,20 +153,10 @@ export default function planStepdown(pi: ExtensionAPI): void {
 		}
 	}
 
-	const showStatus = (ctx: ExtensionContext | undefined, call?: Extract<Effect, { type: "status" }>["call"]) => {
+	const showStatus = (ctx: ExtensionContext | undefined, call?: CallStart) => {
 		if (!ctx?.hasUI) return;
-		if (call) {
-			const text = statusText(state.mode, call.phase, call.rung, ladderLength(), call.model, call.thinking, true);
-			return ctx.ui.setStatus(STATUS_KEY, text);
-		}
-		const top = ladder().rungs.find((r) => r.index === state.cursor);
-		const own = state.userModel ? `${state.userModel.provider}/${state.userModel.id}` : undefined;
-		const model = top ? `${top.model.provider}/${top.model.id}` : (own ?? "?");
-		const thinking = top?.thinking ?? pi.getThinkingLevel();
-		ctx.ui.setStatus(
-			STATUS_KEY,
-			statusText(state.mode, undefined, state.cursor, ladderLength(), model, thinking, false),
-		);
+		const line = { mode: state.mode, cursor: state.cursor, ladderLength: ladderLength(), userModel: state.userModel };
+		ctx.ui.setStatus(STATUS_KEY, statusFor(line, ladder().rungs, pi.getThinkingLevel(), call));
 	};
 
 	/** `/plan <task>`: in print mode pi exits when the command returns, so stay until the run (or runs) end. */
@@ -233,7 +223,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 		await dispatch({ type: "shutdown", headless: !ctx.hasUI, summary: resolved.config.accounting.summary });
 	});
 	pi.on("input", async (event) => ({
-		action: state.refuseHeadless !== undefined && event.source !== "extension" ? "handled" : "continue",
+		action: refusesInput(state, event.source) ? "handled" : "continue",
 	}));
 	pi.on("before_agent_start", async (_event, ctx) => {
 		ctxRef = ctx;
@@ -247,21 +237,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 
 	pi.on("before_provider_request", (event) => {
 		const route = host.payloadRoute();
-		if (!route || process.env.DBG_NOREQ) return undefined;
-		const family = detectFamily(event.payload);
-		const wire = wirePlan({
-			config: resolved.config,
-			family,
-			modelId: route.model.id,
-			thinking: route.thinking,
-			thinkingLevelMap: route.model.thinkingLevelMap,
-			webSearchContextSize: route.webSearchContextSize,
-			env: process.env,
-			localTimezone: machine().timezone,
-			cacheKey: cacheKey(resolved.config.openaiPromptCache.keyPrefix, ctxRef?.cwd ?? process.cwd()),
-		});
-		const next = rewritePayload(event.payload, wire);
-		return next === event.payload ? undefined : next;
+		return route ? rewriteForRoute(route, event.payload, resolved.config, ctxRef?.cwd ?? process.cwd()) : undefined;
 	});
 
 	pi.on("tool_call", async (event) => {
@@ -313,19 +289,12 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			loadConfig(ctx);
 			const { rungs, problems } = ladder();
 			const summary = accountingSummary(ctx.sessionManager.getBranch(), resolved.config, ctx.modelRegistry);
-			const webDefault = resolved.config.openaiWebSearch.enabled ? "default" : "off";
-			const views: RungView[] = rungs.map((r) => ({
-				index: r.index,
-				label: `${r.model.provider}/${r.model.id}`,
-				thinking: r.thinking ?? "(session)",
-				webSearch: r.webSearchContextSize ?? webDefault,
-			}));
 			const text = stepdownReport({
 				mode: state.mode,
 				autoApprove: state.autoApprove,
 				cursor: state.cursor,
 				resolved,
-				rungs: views,
+				rungs: rungViews(rungs, resolved.config),
 				problems,
 				lastCall: state.lastCall,
 				piLine: host.line,
@@ -345,40 +314,4 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			await dispatch({ type: "off" });
 		},
 	});
-}
-
-/** Facts about the machine, read once: Intl and userInfo are far slower than the rewrite itself. */
-let machineFacts: { timezone: string | undefined; username: string } | undefined;
-function machine() {
-	machineFacts ??= { timezone: Intl.DateTimeFormat().resolvedOptions().timeZone, username: safeUsername() };
-	return machineFacts;
-}
-
-let lastKey: { prefix: string; cwd: string; key: string } | undefined;
-function cacheKey(prefix: string, cwd: string): string {
-	if (lastKey?.prefix !== prefix || lastKey.cwd !== cwd) {
-		lastKey = { prefix, cwd, key: promptCacheKey(prefix, machine().username, cwd) };
-	}
-	return lastKey.key;
-}
-
-/** Whether `promise` settles within `ms`. */
-async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-	let timer: NodeJS.Timeout | undefined;
-	const timeout = new Promise<false>((resolve) => {
-		timer = setTimeout(() => resolve(false), ms);
-	});
-	try {
-		return await Promise.race([promise.then(() => true), timeout]);
-	} finally {
-		clearTimeout(timer);
-	}
-}
-
-function safeUsername(): string {
-	try {
-		return userInfo().username;
-	} catch {
-		return process.env.USER ?? "";
-	}
 }

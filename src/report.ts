@@ -2,13 +2,27 @@
 import type { ResolvedConfig } from "./config.ts";
 import { formatIssue } from "./config.ts";
 import type { Mode, Phase } from "./ladder.ts";
-import type { CallEntry } from "./state.ts";
+import type { CallStart } from "./plan-mode.ts";
+import type { ResolvedRung } from "./resolve.ts";
+import type { Config } from "./schema.ts";
+import type { CallEntry, ModelRef } from "./state.ts";
 
 export interface RungView {
 	index: number;
 	label: string;
 	thinking: string;
 	webSearch: string;
+}
+
+/** The ladder as `/stepdown` lists it: real model, effort and web search per rung. */
+export function rungViews(rungs: readonly ResolvedRung[], config: Pick<Config, "openaiWebSearch">): RungView[] {
+	const webDefault = config.openaiWebSearch.enabled ? "default" : "off";
+	return rungs.map((r) => ({
+		index: r.index,
+		label: `${r.model.provider}/${r.model.id}`,
+		thinking: r.thinking ?? "(session)",
+		webSearch: r.webSearchContextSize ?? webDefault,
+	}));
 }
 
 const MODE_LABEL: Record<Mode, string> = { off: "off", planning: "plan", implementing: "impl" };
@@ -26,6 +40,28 @@ export function statusText(
 	if (mode === "off") return undefined;
 	const label = phase ? MODE_LABEL[phase === "planning" ? "planning" : "implementing"] : MODE_LABEL[mode];
 	return `${inFlight ? "▶" : "⏸"} ${label} [${rung}/${Math.max(1, ladderLength)}] ${model}:${thinking}`;
+}
+
+/** The status line: the call in flight, or the rung the cursor is on (the user's own model with no ladder). */
+export function statusFor(
+	line: { mode: Mode; cursor: number; ladderLength: number; userModel?: ModelRef },
+	rungs: readonly ResolvedRung[],
+	sessionThinking: string,
+	call?: Pick<CallStart, "phase" | "rung" | "model" | "thinking">,
+): string | undefined {
+	if (call) return statusText(line.mode, call.phase, call.rung, line.ladderLength, call.model, call.thinking, true);
+	const top = rungs.find((r) => r.index === line.cursor);
+	const own = line.userModel ? `${line.userModel.provider}/${line.userModel.id}` : "?";
+	const model = top ? `${top.model.provider}/${top.model.id}` : own;
+	return statusText(
+		line.mode,
+		undefined,
+		line.cursor,
+		line.ladderLength,
+		model,
+		top?.thinking ?? sessionThinking,
+		false,
+	);
 }
 
 export interface ReportInput {

@@ -543,3 +543,32 @@ test("/tree navigation: each branch comes back in its own mode, tools and routin
 	await assertPlansAgain(rpc, mock, "Plan it again");
 	await finish();
 });
+
+test("another extension's call with the same model object reaches that model untouched, unrecorded", async (t) => {
+	const { mock, sandbox, rpc, finish } = await rig(t, {}, ["test/helpers/foreign-call-extension.ts"]);
+	await send(rpc, "/plan");
+	const mark = rpc.events.length;
+	mock.setScript([{ text: "their answer" }]);
+	await send(rpc, "/foreign");
+	const note = await uiAfter(rpc, mark, "notify", (e) => (e.message ?? "").startsWith("foreign:"));
+	// The caller's model object keeps its own api on both lines: pi 1.x never touches it, and pi 0.73.1's router,
+	// which the session's model points at while the mode is on, hands calls that are not this session's straight on.
+	assert.equal(
+		note.message,
+		`foreign: ${PI_LINE === "1" ? "openai-responses" : "plan-stepdown-router"} oai/gpt-mid stop their answer`,
+	);
+	// pi-ai's own default for a reasoning model called without a level; a routed call would carry the rung's effort.
+	assert.deepEqual(wireLabels(mock.requests), ["oai/gpt-mid:none"], "the caller's model, no effort added");
+	assert.equal(mock.requests[0].apiKey, "oai-test-key");
+	assert.ok(!hasPlanBlock(mock.requests[0]), "no planning block");
+	assert.equal(mock.requests[0].webSearch, undefined, "no payload rewrite");
+	// pi writes the session file with the first answer of its own: plan once, then only that call is recorded.
+	mock.setScript([{ text: PLAN_TEXT }]);
+	await planUntilDialog(rpc, "Plan something");
+	assert.deepEqual(
+		callRecords(onlySession(sandbox).entries).map((c) => `${c.rung} ${c.reason} ${c.model}`),
+		["0 planning oai/gpt-big"],
+		"the foreign call is not recorded as a ladder call",
+	);
+	await finish();
+});
