@@ -12,6 +12,7 @@ import {
 	agentEndWith,
 	assertSettingsUnchanged,
 	callRecords,
+	eventAfter,
 	hasPlanBlock,
 	onlySession,
 	send,
@@ -153,7 +154,14 @@ test("approve: planning on rung 0, implementation 1, 2, 2; a follow-up 0, 1, 2; 
 		assert.deepEqual([...req.toolNames].sort(), ["bash", "edit", "find", "grep", "ls", "read", "write"]);
 		assert.ok(!hasPlanBlock(req), "implementation calls carry no planning block");
 	}
-	// The status line (setStatus) names the real model of each call in flight, then the idle top of the ladder.
+	// The status line (setStatus) names the real model of each call in flight, then the idle top of the ladder (pi 1.x
+	// sets it when the run has settled, just after agent_end).
+	await eventAfter(
+		rpc,
+		mark,
+		(e) => e.method === "setStatus" && e.statusText === "⏸ impl [0/3] oai/gpt-big:high",
+		"idle",
+	);
 	const statuses = rpc.events
 		.slice(mark)
 		.filter((e) => e.type === "extension_ui_request" && e.method === "setStatus" && e.statusKey === "plan-stepdown")
@@ -569,6 +577,35 @@ test("another extension's call with the same model object reaches that model unt
 		callRecords(onlySession(sandbox).entries).map((c) => `${c.rung} ${c.reason} ${c.model}`),
 		["0 planning oai/gpt-big"],
 		"the foreign call is not recorded as a ladder call",
+	);
+	await finish();
+});
+
+// pi 0.73.1 has no virtual models, so there is no ladder model to pick: this test is for pi 1.x only.
+test("pi 1.x: picking stepdown/ladder in /model starts implementing without a plan; another model ends it", {
+	skip: PI_LINE !== "1" && "pi 0.73.1 has no virtual models (nothing to pick in /model)",
+}, async (t) => {
+	const { mock, sandbox, rpc, finish } = await rig(t);
+	const picked = await rpc.request({ type: "set_model", provider: "stepdown", modelId: "ladder" });
+	assert.equal(picked.success, true, JSON.stringify(picked));
+	mock.setScript([bash("ls"), bash("ls"), { text: "Listed." }]);
+	await rpc.prompt("List the files");
+	// The user's turn on rung 0, then the agent steps down while it works alone.
+	assert.deepEqual(wireLabels(mock.requests), [RUNG[0], RUNG[1], RUNG[2]]);
+	assert.deepEqual(
+		stateRecords(onlySession(sandbox).entries).map((s) => s.mode),
+		["implementing"],
+	);
+
+	const back = await rpc.request({ type: "set_model", provider: "oai", modelId: "gpt-mid" });
+	assert.equal(back.success, true, JSON.stringify(back));
+	mock.setScript([{ text: "Mine." }]);
+	const before = mock.requests.length;
+	await rpc.prompt("Hello");
+	assert.deepEqual(wireLabels(mock.requests.slice(before)), [USER_MODEL], "the picked model, no ladder");
+	assert.deepEqual(
+		stateRecords(onlySession(sandbox).entries).map((s) => s.mode),
+		["implementing", "off"],
 	);
 	await finish();
 });
