@@ -96,6 +96,8 @@ async function planAndImplement(rpc: PiRpc, mock: MockLlm, task: string): Promis
 	rpc.respondUi(dialog.id, { value: START });
 	await agentEndWith(rpc, mark, "Implemented.");
 	await idle(rpc);
+	// Settled: the idle status line of the implementation (pi 1.x sets it just after agent_end).
+	await eventAfter(rpc, mark, (e) => e.method === "setStatus" && String(e.statusText).startsWith("⏸ impl [0/"), "idle");
 }
 
 /** In plan mode already: a prompt plans on rung 0 with the plan tools and the planning block, and the dialog comes
