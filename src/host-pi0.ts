@@ -18,8 +18,7 @@ import {
 	KICKOFF_TYPE,
 	toCallMessages,
 } from "./ladder.ts";
-import type { CallRoute } from "./resolve.ts";
-import { createRouter, ROUTER_API, ROUTER_PROVIDER } from "./router.ts";
+import { createPayloadScope, createRouter, ROUTER_API, ROUTER_PROVIDER } from "./router.ts";
 
 export function createPi0Host(deps: HostDeps): Host {
 	const { pi } = deps;
@@ -27,7 +26,7 @@ export function createPi0Host(deps: HostDeps): Host {
 	/** The decision for the loop call about to be made, set by the awaited `context` event. */
 	let pendingDecision: Decision | undefined;
 	/** The call whose payload `before_provider_request` is seeing. */
-	let payloadScope: CallRoute | undefined;
+	const payloadScope = createPayloadScope();
 	/** pi compacts or summarizes a branch with the session's model: those calls go to rung 0, unrecorded. */
 	let auxiliary = false;
 
@@ -75,23 +74,7 @@ export function createPi0Host(deps: HostDeps): Host {
 		},
 		// The core's synchronous effects (the in-run kickoff) run before this returns.
 		onFinal: (route, message) => void deps.final(route, message),
-		withPayloadScope(route, fn) {
-			payloadScope = route;
-			const clear = () => {
-				if (payloadScope === route) payloadScope = undefined;
-			};
-			let result: ReturnType<typeof fn>;
-			try {
-				result = fn();
-			} catch (error) {
-				clear();
-				throw error;
-			}
-			// pi's payload hook is async (other extensions' handlers may run first): keep the scope until it settles.
-			if (result instanceof Promise) return result.finally(clear) as ReturnType<typeof fn>;
-			clear();
-			return result;
-		},
+		withPayloadScope: payloadScope.run,
 		onHookError: deps.report,
 	});
 	pi.registerProvider(ROUTER_PROVIDER, { name: "plan-stepdown router", api: ROUTER_API, streamSimple: router });
@@ -142,7 +125,7 @@ export function createPi0Host(deps: HostDeps): Host {
 		kickoffInRun() {
 			pi.sendMessage({ customType: KICKOFF_TYPE, content: KICKOFF_TEXT, display: true }, { deliverAs: "followUp" });
 		},
-		payloadRoute: () => payloadScope,
+		payloadRoute: payloadScope.current,
 		selected: (ctx) => refOf(ctx.model ? realModel(ctx.model) : undefined, pi.getThinkingLevel()),
 	};
 }

@@ -108,6 +108,33 @@ async function pump(
 	out.end();
 }
 
+/**
+ * Which routed call's payload pi is building: set around the call's `onPayload`, read by `before_provider_request`.
+ * pi's payload hook is async (other extensions' handlers may run first), so the scope lasts until it settles.
+ */
+export function createPayloadScope() {
+	let scope: CallRoute | undefined;
+	return {
+		current: (): CallRoute | undefined => scope,
+		run<T>(route: CallRoute, fn: () => T): T {
+			scope = route;
+			const clear = () => {
+				if (scope === route) scope = undefined;
+			};
+			let result: T;
+			try {
+				result = fn();
+			} catch (error) {
+				clear();
+				throw error;
+			}
+			if (result instanceof Promise) return result.finally(clear) as T;
+			clear();
+			return result;
+		},
+	};
+}
+
 function errorMessage(model: Model<Api>, error: unknown): AssistantMessage {
 	return {
 		role: "assistant",

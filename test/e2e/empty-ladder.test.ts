@@ -5,26 +5,21 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { assertSettingsUnchanged, settingsBytes, wireLabels } from "../helpers/e2e.ts";
-import { startMockLlm } from "../helpers/mock-llm.ts";
-import { makeSandbox, runPi } from "../helpers/pi-harness.ts";
+import { wireLabels } from "../helpers/e2e.ts";
+import { runPi } from "../helpers/pi-harness.ts";
+import { startRig } from "../helpers/rig.ts";
 import { isPlanning, PLAN_TEXT, PLAN_TOOLS, PROVIDERS, USER_MODEL, USER_SETTINGS, write } from "./fixtures.ts";
 
 test("empty ladder: plan, approve and implement on the user's own model", async (t) => {
 	let implementation = 0;
-	const mock = await startMockLlm({
+	const { mock, sandbox, checkSettings } = await startRig(t, {
 		providers: PROVIDERS,
+		settings: USER_SETTINGS,
 		script: (req) => {
 			if (isPlanning(req)) return { text: PLAN_TEXT };
 			return implementation++ === 0 ? write("a.txt", "made\n") : { text: "Done." };
 		},
 	});
-	const sandbox = makeSandbox({ mock, settings: USER_SETTINGS });
-	t.after(async () => {
-		await mock.close();
-		sandbox.cleanup();
-	});
-	const before = settingsBytes(sandbox);
 
 	const result = await runPi(sandbox, ["-p", "Make a.txt", "--plan-auto-approve"], { extension: "." });
 
@@ -35,5 +30,5 @@ test("empty ladder: plan, approve and implement on the user's own model", async 
 	assert.ok(mock.requests[1].toolNames.includes("write"));
 	assert.ok(existsSync(join(sandbox.projectDir, "a.txt")));
 	assert.match(result.stderr, /^plan-stepdown: 3 calls, \$\d+\.\d{4}, 0 bumps\n$/);
-	assertSettingsUnchanged(sandbox, before);
+	checkSettings();
 });

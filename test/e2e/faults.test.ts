@@ -13,19 +13,18 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import {
-	assertSettingsUnchanged,
 	assistantRecords,
 	callRecords,
 	eventAfter,
 	onlySession,
 	send,
-	settingsBytes,
 	stateRecords,
 	uiAfter,
 	wireLabels,
 } from "../helpers/e2e.js";
-import { type MockAnswer, type MockFault, type MockLlm, startMockLlm } from "../helpers/mock-llm.js";
-import { FAST_RETRY_SETTINGS, makeSandbox, runPi, type Sandbox, startPiRpc } from "../helpers/pi-harness.js";
+import type { MockAnswer, MockFault } from "../helpers/mock-llm.js";
+import { FAST_RETRY_SETTINGS, runPi, type Sandbox, startPiRpc } from "../helpers/pi-harness.js";
+import { startRig } from "../helpers/rig.ts";
 import { bash, PLAN_TEXT, PROVIDERS, USER_SETTINGS, write } from "./fixtures.js";
 
 const LADDER = {
@@ -55,33 +54,13 @@ const IMPLEMENTATION: MockAnswer[] = [
 	{ text: "Done." },
 ];
 
-interface Rig {
-	mock: MockLlm;
-	sandbox: Sandbox;
-	settingsBefore: Buffer;
-	assertSettingsUntouched(): void;
-}
-
-async function rig(t: TestContext): Promise<Rig> {
-	const mock = await startMockLlm({ providers: PROVIDERS, script: [] });
-	const sandbox = makeSandbox({
-		mock,
+async function rig(t: TestContext) {
+	const r = await startRig(t, {
+		providers: PROVIDERS,
 		settings: { ...USER_SETTINGS, ...FAST_RETRY_SETTINGS },
 		planConfig: LADDER,
 	});
-	const settingsBefore = settingsBytes(sandbox);
-	t.after(async () => {
-		await mock.close();
-		sandbox.cleanup();
-	});
-	return {
-		mock,
-		sandbox,
-		settingsBefore,
-		assertSettingsUntouched() {
-			assertSettingsUnchanged(sandbox, settingsBefore);
-		},
-	};
+	return { ...r, assertSettingsUntouched: r.checkSettings };
 }
 
 const headless = (sandbox: Sandbox, args: string[]) => runPi(sandbox, args, { extension: ".", timeoutMs: 20_000 });

@@ -9,17 +9,9 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, type TestContext, test } from "node:test";
+import { assistantMessages, customData, isRecord } from "../helpers/e2e.ts";
+import type { MockApi, MockLlm, MockProvider, MockReply, MockScript, RecordedRequest } from "../helpers/mock-llm.ts";
 import {
-	type MockApi,
-	type MockLlm,
-	type MockProvider,
-	type MockReply,
-	type MockScript,
-	type RecordedRequest,
-	startMockLlm,
-} from "../helpers/mock-llm.ts";
-import {
-	makeSandbox,
 	modelsJsonFor,
 	type PiEvent,
 	parseJsonLines,
@@ -34,6 +26,7 @@ import {
 } from "../helpers/pi-harness.ts";
 import { PI_LINE } from "../helpers/pi-line.ts";
 import { PREDECESSOR_CONFIG } from "../helpers/predecessor.ts";
+import { startRig } from "../helpers/rig.ts";
 import {
 	bash,
 	CROSS_PROVIDER_LADDER,
@@ -77,17 +70,12 @@ interface SetupOptions extends Omit<SandboxOptions, "mock" | "settings"> {
  */
 async function setup(t: TestContext, opts: SetupOptions): Promise<Env> {
 	const { script, providers = PROVIDERS, ...sandboxOptions } = opts;
-	const mock = await startMockLlm({ providers, script });
-	const sb = makeSandbox({ mock, settings: USER_SETTINGS, ...sandboxOptions });
-	const settingsPath = join(sb.agentDir, "settings.json");
-	const settingsBefore = readFileSync(settingsPath);
-	t.after(async () => {
-		try {
-			assert.deepEqual(readFileSync(settingsPath), settingsBefore, "agent/settings.json must be byte-identical");
-		} finally {
-			sb.cleanup();
-			await mock.close();
-		}
+	const { mock, sandbox: sb } = await startRig(t, {
+		providers,
+		script,
+		settings: USER_SETTINGS,
+		...sandboxOptions,
+		checkAfter: true,
 	});
 	return {
 		mock,
@@ -158,19 +146,9 @@ interface AssistantData {
 	usage: { input: number; output: number; cost: { total: number } };
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
-
-const customData = (entries: readonly SessionEntry[], customType: string): unknown[] =>
-	entries.filter((e) => e.type === "custom" && e.customType === customType).map((e) => e.data);
-
 const calls = (entries: readonly SessionEntry[]) => customData(entries, "plan-stepdown:call") as CallData[];
 const states = (entries: readonly SessionEntry[]) => customData(entries, "plan-stepdown:state") as StateData[];
-
-function assistants(entries: readonly SessionEntry[]): AssistantData[] {
-	return entries
-		.filter((e) => e.type === "message" && isRecord(e.message) && e.message.role === "assistant")
-		.map((e) => e.message as AssistantData);
-}
+const assistants = (entries: readonly SessionEntry[]) => assistantMessages<AssistantData>(entries);
 
 /** Call records and assistant messages must alternate: one record right before each routed call's answer. */
 function assertCallsPaired(entries: readonly SessionEntry[]): void {

@@ -10,21 +10,20 @@ import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import {
 	agentEndWith,
-	assertSettingsUnchanged,
 	callRecords,
 	eventAfter,
 	hasPlanBlock,
 	onlySession,
 	send,
-	settingsBytes,
 	stateRecords,
 	toolEnds,
 	uiAfter,
 	wireLabels,
 } from "../helpers/e2e.js";
-import { type MockLlm, startMockLlm } from "../helpers/mock-llm.js";
-import { makeSandbox, type PiRpc, type Sandbox, startPiRpc } from "../helpers/pi-harness.js";
+import type { MockLlm } from "../helpers/mock-llm.js";
+import { type PiRpc, type Sandbox, startPiRpc } from "../helpers/pi-harness.js";
 import { PI_LINE } from "../helpers/pi-line.ts";
+import { startRig } from "../helpers/rig.ts";
 import {
 	bash,
 	CROSS_PROVIDER_LADDER,
@@ -53,16 +52,20 @@ interface Rig {
 	finish(): Promise<void>;
 }
 
-async function rig(t: TestContext, files: Record<string, string> = {}, extensions: string[] = []): Promise<Rig> {
-	const mock = await startMockLlm({ providers: PROVIDERS, script: [] });
-	const sandbox = makeSandbox({ mock, settings: USER_SETTINGS, planConfig: CROSS_PROVIDER_LADDER, files });
-	const settingsBefore = settingsBytes(sandbox);
-	const rpc = startPiRpc(sandbox, [], { extension: [".", ...extensions] });
-	t.after(async () => {
-		await rpc.close();
-		await mock.close();
-		sandbox.cleanup();
+async function rig(
+	t: TestContext,
+	files: Record<string, string> = {},
+	extensions: string[] = [],
+	args: string[] = [],
+): Promise<Rig> {
+	const { mock, sandbox, settingsBefore, checkSettings } = await startRig(t, {
+		providers: PROVIDERS,
+		settings: USER_SETTINGS,
+		planConfig: CROSS_PROVIDER_LADDER,
+		files,
 	});
+	const rpc = startPiRpc(sandbox, args, { extension: [".", ...extensions] });
+	t.after(() => rpc.close());
 	return {
 		mock,
 		sandbox,
@@ -70,7 +73,7 @@ async function rig(t: TestContext, files: Record<string, string> = {}, extension
 		settingsBefore,
 		async finish() {
 			await rpc.close();
-			assertSettingsUnchanged(sandbox, settingsBefore);
+			checkSettings();
 		},
 	};
 }
@@ -367,15 +370,7 @@ test("planning: a write the model attempts anyway never runs", async (t) => {
 });
 
 test("auto-approve planning: write is in the run but hidden; called anyway it is blocked with plan-stepdown's reason", async (t) => {
-	const mock = await startMockLlm({ providers: PROVIDERS, script: [] });
-	const sandbox = makeSandbox({ mock, settings: USER_SETTINGS, planConfig: CROSS_PROVIDER_LADDER });
-	const settingsBefore = settingsBytes(sandbox);
-	const rpc = startPiRpc(sandbox, ["--plan-auto-approve"], { extension: "." });
-	t.after(async () => {
-		await rpc.close();
-		await mock.close();
-		sandbox.cleanup();
-	});
+	const { mock, sandbox, rpc, finish } = await rig(t, {}, [], ["--plan-auto-approve"]);
 	mock.setScript([write("blocked.txt", "should not exist\n"), { text: PLAN_TEXT }, { text: "Implemented." }]);
 	const mark = rpc.events.length;
 	await send(rpc, "Create blocked.txt");
@@ -400,8 +395,7 @@ test("auto-approve planning: write is in the run but hidden; called anyway it is
 		},
 	]);
 	assert.ok(mock.requests[2].toolNames.includes("write"), "after approval the implementation call is offered write");
-	await rpc.close();
-	assertSettingsUnchanged(sandbox, settingsBefore);
+	await finish();
 });
 
 test("planning: mutating bash (rm, touch) is refused, read-only bash (ls) runs", async (t) => {

@@ -10,18 +10,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import {
-	assertSettingsUnchanged,
-	callRecords,
-	hasPlanBlock,
-	onlySession,
-	settingsBytes,
-	stateRecords,
-	wireLabels,
-} from "../helpers/e2e.js";
-import { startMockLlm } from "../helpers/mock-llm.js";
-import { makeSandbox, PI_CLI, PI_NODE, piEnv, REPO_ROOT } from "../helpers/pi-harness.js";
+import { callRecords, hasPlanBlock, onlySession, stateRecords, wireLabels } from "../helpers/e2e.js";
+import { PI_CLI, PI_NODE, piEnv, REPO_ROOT } from "../helpers/pi-harness.js";
 import { PI_HOST, PI_LINE } from "../helpers/pi-line.ts";
+import { startRig } from "../helpers/rig.ts";
 import { startTmux, tmuxAvailable } from "../helpers/tmux.js";
 import {
 	CROSS_PROVIDER_LADDER,
@@ -52,9 +44,11 @@ const statusLine = (screen: string) => screen.split("\n").find((line) => /^[⏸�
 
 test("TUI: /plan, dialog by keys (Start, Refine, Cancel), in-flight status line, clean exit", { skip }, async (t) => {
 	if (!HAVE_TMUX) assert.fail("tmux is required for the TUI e2e test in CI: install it (apt-get install -y tmux)");
-	const mock = await startMockLlm({ providers: PROVIDERS, script: [] });
-	const sandbox = makeSandbox({ mock, settings: SETTINGS, planConfig: CROSS_PROVIDER_LADDER });
-	const settingsBefore = settingsBytes(sandbox);
+	const { mock, sandbox, checkSettings } = await startRig(t, {
+		providers: PROVIDERS,
+		settings: SETTINGS,
+		planConfig: CROSS_PROVIDER_LADDER,
+	});
 	const pane = startTmux({
 		socket: join(sandbox.root, "tmux.sock"),
 		cwd: sandbox.projectDir,
@@ -63,11 +57,7 @@ test("TUI: /plan, dialog by keys (Start, Refine, Cancel), in-flight status line,
 		width: 160,
 		height: 50,
 	});
-	t.after(async () => {
-		pane.kill();
-		await mock.close();
-		sandbox.cleanup();
-	});
+	t.after(() => pane.kill());
 
 	// pi is up: the footer shows the user's model.
 	await pane.waitFor(/\(oai\) gpt-mid • medium/, "pi's footer", 20_000);
@@ -179,5 +169,5 @@ test("TUI: /plan, dialog by keys (Start, Refine, Cancel), in-flight status line,
 		stateRecords(entries).map((s) => s.mode),
 		["planning", "implementing", "planning", "off"],
 	);
-	assertSettingsUnchanged(sandbox, settingsBefore);
+	checkSettings();
 });

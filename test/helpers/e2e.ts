@@ -36,7 +36,7 @@ export interface StateRecord {
 	userTools?: string[];
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
 	return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
@@ -76,6 +76,13 @@ function textOf(content: unknown): string {
 		.filter((c): c is { type: "text"; text: string } => isRecord(c) && c.type === "text" && typeof c.text === "string")
 		.map((c) => c.text)
 		.join("");
+}
+
+/** Every assistant message pi recorded, in order, as pi wrote it (usage, cost, api…). */
+export function assistantMessages<T>(entries: readonly SessionEntry[]): T[] {
+	return entries
+		.filter((e) => e.type === "message" && isRecord(e.message) && e.message.role === "assistant")
+		.map((e) => e.message as T);
 }
 
 /** Every assistant message pi recorded, in order. */

@@ -6,7 +6,7 @@ import { attach } from "../../src/attach.ts";
 import type { Decision } from "../../src/ladder.ts";
 import { PLANNING_INSTRUCTIONS } from "../../src/prompts.ts";
 import type { CallRoute } from "../../src/resolve.ts";
-import { type Auth, createRouter, type RouterHooks } from "../../src/router.ts";
+import { type Auth, createPayloadScope, createRouter, type RouterHooks } from "../../src/router.ts";
 
 const faux = registerFauxProvider({ provider: "faux", models: [{ id: "rung-model", reasoning: true }] });
 after(() => faux.unregister());
@@ -205,5 +205,49 @@ describe("createRouter", () => {
 		await captured?.({}, faux.getModel() as Model<Api>);
 		assert.equal(inner, 1);
 		assert.equal(scoped?.decision.rung, 2);
+	});
+});
+
+describe("createPayloadScope", () => {
+	const route = (rung: number) =>
+		({ decision: { ...implementing, rung }, model: faux.getModel(), thinking: "low", loop: true }) as CallRoute;
+
+	test("the route is current inside the call only", () => {
+		const scope = createPayloadScope();
+		const a = route(1);
+		assert.equal(scope.current(), undefined);
+		assert.equal(
+			scope.run(a, () => scope.current()),
+			a,
+		);
+		assert.equal(scope.current(), undefined, "cleared after a synchronous call");
+	});
+
+	test("an async payload hook keeps the scope until it settles", async () => {
+		const scope = createPayloadScope();
+		const a = route(1);
+		let release: () => void = () => {};
+		const pending = scope.run(a, () => new Promise<void>((resolve) => (release = resolve)));
+		assert.equal(scope.current(), a, "still current while the hook awaits");
+		release();
+		await pending;
+		assert.equal(scope.current(), undefined, "cleared once it settled");
+	});
+
+	test("a throw clears the scope; a newer call's scope is not cleared by an older one settling", async () => {
+		const scope = createPayloadScope();
+		assert.throws(() =>
+			scope.run(route(1), () => {
+				throw new Error("boom");
+			}),
+		);
+		assert.equal(scope.current(), undefined);
+		let release: () => void = () => {};
+		const older = scope.run(route(1), () => new Promise<void>((resolve) => (release = resolve)));
+		const newer = route(2);
+		scope.run(newer, () => new Promise<void>(() => {}));
+		release();
+		await older;
+		assert.equal(scope.current(), newer);
 	});
 });
