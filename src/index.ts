@@ -276,6 +276,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 					planningModel: top
 						? `[0] ${top.model.provider}/${top.model.id}:${top.thinking ?? pi.getThinkingLevel()}`
 						: "your current model",
+					ladderEmpty: resolved.config.ladder.length === 0,
 				},
 				ctx,
 			);

@@ -52,6 +52,8 @@ export interface PlanModeState {
 	refuseHeadless?: string;
 	/** A run of the agent is in progress. */
 	running: boolean;
+	/** This process made a loop call: only then does a headless session end with a summary (a report changes nothing). */
+	calledHere?: boolean;
 }
 
 export const INITIAL_STATE: PlanModeState = { mode: "off", autoApprove: false, cursor: 0, running: false };
@@ -105,6 +107,8 @@ export type PlanModeEvent =
 			userModel?: ModelRef;
 			/** Where planning calls go, for the notice. */
 			planningModel: string;
+			/** No ladder configured: every call uses the user's model, which the user should hear about. */
+			ladderEmpty?: boolean;
 	  }
 	| { type: "off" }
 	| { type: "call"; call: CallStart }
@@ -144,6 +148,8 @@ export interface Step {
 }
 
 export const PLAN_ON_TEXT = (where: string) => `plan-stepdown: plan mode on. Every planning call uses ${where}.`;
+export const NO_LADDER_TEXT =
+	"plan-stepdown: plan mode on, but no ladder is configured: planning and implementing use your current model. Add a ladder to .pi/plan-stepdown.json or ~/.pi/agent/plan-stepdown.json (JSON schema: plan-stepdown.schema.json in the package).";
 export const CANCEL_TEXT = "plan-stepdown: left plan mode; your tools and model are back.";
 export const DISMISSED_TEXT = "plan-stepdown: still planning. Reply to refine the plan, /stepdown-off to leave.";
 
@@ -208,7 +214,9 @@ export function reduce(state: PlanModeState, event: PlanModeEvent, tools: ToolSe
 				state,
 				effects: [
 					{ type: "route", on: false },
-					...(event.headless && event.summary && state.mode !== "off" ? [{ type: "summary" } as const] : []),
+					...(event.headless && event.summary && state.mode !== "off" && state.calledHere
+						? [{ type: "summary" } as const]
+						: []),
 				],
 			};
 	}
@@ -375,7 +383,8 @@ function onPlan(
 	}
 	const step = enter(state, "planning", event.autoFlag, event.activeTools, event.userModel, tools, caps);
 	const effects = [...step.effects];
-	if (!event.headless) effects.push({ type: "say", text: PLAN_ON_TEXT(event.planningModel), level: "info" });
+	if (event.ladderEmpty) effects.push({ type: "say", text: NO_LADDER_TEXT, level: "warning" });
+	else if (!event.headless) effects.push({ type: "say", text: PLAN_ON_TEXT(event.planningModel), level: "info" });
 	if (event.task) effects.push({ type: "prompt", text: event.task, followUp: false });
 	return { state: step.state, effects };
 }
@@ -396,7 +405,7 @@ function onCall(state: PlanModeState, call: CallStart): Step {
 		effects.push({ type: "record-call", entry: lastCall });
 	}
 	effects.push({ type: "status", call });
-	return { state: { ...state, cursor: call.rung, lastCall }, effects };
+	return { state: { ...state, cursor: call.rung, lastCall, calledHere: state.calledHere || call.loop }, effects };
 }
 
 /** A planning call answered. With auto-approve, a text answer is the plan: implement it in the same run. */

@@ -76,6 +76,15 @@ describe("plan-mode reducer", () => {
 		assert.deepEqual(find(effects, "prompt")[0], { type: "prompt", text: "add a flag", followUp: false });
 	});
 
+	test("/plan with no ladder says so once, in the TUI and headless (a warning reaches stderr)", () => {
+		for (const headless of [false, true]) {
+			const says = find(run([plan({ ladderEmpty: true, headless })]).effects, "say");
+			assert.equal(says.length, 1);
+			assert.equal(says[0].level, "warning");
+			assert.match(says[0].text, /no ladder is configured.*plan-stepdown\.json/);
+		}
+	});
+
 	test("/plan refused: nothing changes; headless it also exits 2", () => {
 		for (const headless of [false, true]) {
 			const { state, effects } = run([plan({ blocker: "ladder[0]: unknown model", headless })]);
@@ -276,8 +285,21 @@ describe("plan-mode reducer", () => {
 		assert.deepEqual(run([{ type: "model-picked", ladder: false, activeTools: [] }], PI1).effects, []);
 	});
 
-	test("shutdown: routing undone; headless with the mode on and summaries on writes the summary", () => {
-		const planning = run([plan()]).state;
+	test("shutdown: routing undone; headless with the mode on, summaries on and calls made here writes the summary", () => {
+		const call = {
+			rung: 0,
+			phase: "planning",
+			reason: "planning",
+			model: "p/m",
+			thinking: "high",
+			loop: true,
+		} as const;
+		const planning = run([plan(), { type: "call", call }]).state;
+		// `pi -c -p "/stepdown"`: a report in a session that is on, no call made: the session is not changed.
+		assert.deepEqual(
+			types(run([{ type: "shutdown", headless: true, summary: true }], PI0, run([plan()]).state).effects),
+			["route"],
+		);
 		assert.deepEqual(types(run([{ type: "shutdown", headless: true, summary: true }], PI0, planning).effects), [
 			"route",
 			"summary",
