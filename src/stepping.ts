@@ -193,11 +193,15 @@ export interface BranchCaches {
 	growth: number;
 	/** The phase of the last routed call. */
 	phase: Phase | undefined;
+	/** The rung the ladder named for each routed call (the entry's `ladderRung`, else its `rung`), oldest first. */
+	recentLadder: number[];
 }
 
 /** Entries after which the next prompt no longer starts with the previous one: history summarised away. */
 const PREFIX_BREAKERS = new Set(["compaction", "branch_summary"]);
 const RECENT = 3;
+/** Ladder decisions kept in `recentLadder`: about one Anthropic TTL of calls. */
+const RECENT_LADDER = 20;
 
 const entryTime = (e: StepEntry): number | undefined => {
 	if (typeof e.message?.timestamp === "number") return e.message.timestamp;
@@ -226,6 +230,7 @@ export function rungCacheFromBranch(entries: readonly StepEntry[], sessionThinki
 	let lastAt: number | undefined;
 	const outputs: number[] = [];
 	const growths: number[] = [];
+	const recentLadder: number[] = [];
 	for (const entry of entries) {
 		if (PREFIX_BREAKERS.has(entry.type)) {
 			caches = {};
@@ -249,6 +254,8 @@ export function rungCacheFromBranch(entries: readonly StepEntry[], sessionThinki
 		}
 		if (entry.type === "custom" && entry.customType === CALL_TYPE && isCallEntry(entry.data)) {
 			open = { model: entry.data.model, thinking: entry.data.thinking, phase: entry.data.phase };
+			const named = (entry.data as { ladderRung?: unknown }).ladderRung;
+			recentLadder.push(typeof named === "number" ? named : entry.data.rung);
 			if (phase !== undefined && open.phase !== phase) {
 				caches = {};
 				lastPrompt = undefined;
@@ -276,5 +283,13 @@ export function rungCacheFromBranch(entries: readonly StepEntry[], sessionThinki
 		const recent = xs.slice(-RECENT);
 		return recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : 0;
 	};
-	return { caches, lastPrompt, lastAt, output: mean(outputs), growth: mean(growths), phase };
+	return {
+		caches,
+		lastPrompt,
+		lastAt,
+		output: mean(outputs),
+		growth: mean(growths),
+		phase,
+		recentLadder: recentLadder.slice(-RECENT_LADDER),
+	};
 }

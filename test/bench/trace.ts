@@ -380,7 +380,8 @@ export function runTrace(
 			model: refOf[used] as string,
 			thinking: thinkingOf[used] as string,
 		};
-		push({ type: "custom", customType: CALL_TYPE, data: entry });
+		// The ladder's own rung is recorded next to the rung used (the live call entry gains the same field).
+		push({ type: "custom", customType: CALL_TYPE, data: { ...entry, ladderRung: decision.rung } });
 
 		const recorded = applyCall(cached, simCall, info);
 		if (!failedCall) previousPrompt = prompt;
