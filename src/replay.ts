@@ -14,7 +14,7 @@ import {
 	type Mode,
 	toCallMessages,
 } from "./ladder.ts";
-import { rungRef } from "./resolve.ts";
+import { type RegistryLike, rungRef } from "./resolve.ts";
 import type { Config } from "./schema.ts";
 import type { SessionFileEntry } from "./session-reader.ts";
 import { sessionCalls } from "./session-reader.ts";
@@ -39,6 +39,15 @@ export interface ModelPrice {
 }
 
 export type PriceLookup = (ref: string) => ModelPrice | undefined;
+
+/** Prices from pi's model registry (the live extension's): "provider/id" → the model's cost and API. */
+export function registryPrices(registry: Pick<RegistryLike, "find">): PriceLookup {
+	return (ref) => {
+		const slash = ref.indexOf("/");
+		const model = slash > 0 ? registry.find(ref.slice(0, slash), ref.slice(slash + 1)) : undefined;
+		return model ? { cost: model.cost, api: model.api } : undefined;
+	};
+}
 
 export interface ReplayRung extends Tokens {
 	rung: number;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { ladderAdvice } from "../../src/advice.ts";
 import { resolveConfig } from "../../src/config.ts";
-import { replayBranch, replayLines } from "../../src/replay.ts";
+import { registryPrices, replayBranch, replayLines } from "../../src/replay.ts";
 import { main, parseCliArgs, piAiPrices } from "../../src/replay-cli.ts";
 import type { Config } from "../../src/schema.ts";
 import { currentBranch, parseSession, sessionCalls } from "../../src/session-reader.ts";
@@ -92,6 +92,21 @@ describe("replayBranch", () => {
 		const r = replayBranch(branch, OPENAI, prices, { stepping: "per-call" });
 		assert.equal(r.calls, 12);
 		assert.deepEqual(r.ladderRungs, [0, 0, 1, 2, 2, 2, 1, 2, 1, 2, 0, 1]);
+	});
+
+	test("prices from pi's model registry, as the live extension has it", () => {
+		const model = {
+			provider: "openai",
+			id: "gpt-5.4-mini",
+			api: "openai-responses",
+			cost: { input: 1, output: 2, cacheRead: 0.1, cacheWrite: 0 },
+		};
+		const lookup = registryPrices({
+			find: (p, id) => (p === model.provider && id === model.id ? (model as never) : undefined),
+		});
+		assert.deepEqual(lookup("openai/gpt-5.4-mini"), { cost: model.cost, api: "openai-responses" });
+		assert.equal(lookup("openai/none"), undefined);
+		assert.equal(lookup("nope"), undefined);
 	});
 
 	test("a ladder it cannot price says so", () => {
