@@ -18,7 +18,7 @@ import { type RegistryLike, rungRef } from "./resolve.ts";
 import type { Config } from "./schema.ts";
 import type { SessionFileEntry } from "./session-reader.ts";
 import { sessionCalls } from "./session-reader.ts";
-import { STATE_TYPE } from "./state.ts";
+import { CALL_TYPE, isCallEntry, STATE_TYPE } from "./state.ts";
 import {
 	CALL_GAP_MS,
 	cacheHit,
@@ -161,6 +161,7 @@ export function replayBranch(
 	const flat: Sim = { caches: {}, cost: 0 };
 	let mode: Mode = "off";
 	let newPrefix = false;
+	let callPhase: Mode | undefined;
 	let lastPrompt: number | undefined;
 	let lastAt: number | undefined;
 	const outputs: number[] = [];
@@ -179,6 +180,12 @@ export function replayBranch(
 			if (next) mode = next;
 			return;
 		}
+		if (entry.type === "custom" && entry.customType === CALL_TYPE && isCallEntry(entry.data)) {
+			// The extension's own record of the call that follows: its phase is the mode it was made in (with
+			// auto-approve the implementing state is written before the last planning call's answer).
+			callPhase = entry.data.phase;
+			return;
+		}
 		if (entry.type === "custom_message") {
 			if (entry.customType === KICKOFF_TYPE) newPrefix = true;
 			messages.push({ role: "custom", customType: entry.customType });
@@ -193,7 +200,7 @@ export function replayBranch(
 
 		// A session recorded without the extension (or with it off) replays as implementation with a user in the loop.
 		const decision = decideCall(
-			mode === "off" ? "implementing" : mode,
+			callPhase ?? (mode === "off" ? "implementing" : mode),
 			rungs.length,
 			toCallMessages(currentSegment(messages)),
 			config.reasoningBump,
@@ -252,6 +259,7 @@ export function replayBranch(
 			newPrefix = false;
 		}
 		messages.push(entry.message as AgentMessageLike);
+		callPhase = undefined;
 	});
 	result.cost = ladder.cost;
 	result.flatCost = flat.cost;

@@ -9,10 +9,12 @@ import { registryPrices, replayBranch, replayLines } from "../../src/replay.ts";
 import { main, parseCliArgs, piAiPrices } from "../../src/replay-cli.ts";
 import type { Config } from "../../src/schema.ts";
 import { currentBranch, parseSession, sessionCalls } from "../../src/session-reader.ts";
+import { rungCacheFromBranch } from "../../src/stepping.ts";
 
 const fixture = (name: string) => new URL(`../fixtures/pi-sessions/${name}`, import.meta.url);
 const LARGE = fixture("large-session.jsonl");
 const CURRENT = fixture("pi-0.73-format.jsonl");
+const E2E = fixture("pi-0.73.1-e2e.jsonl");
 
 const configOf = (layer: Record<string, unknown>): Config => {
 	const r = resolveConfig([{ source: "test", text: JSON.stringify(layer) }]);
@@ -109,6 +111,23 @@ describe("replayBranch", () => {
 		assert.equal(lookup("nope"), undefined);
 	});
 
+	test("a session the real pi 0.73.1 wrote in the e2e suite: the plan, the kickoff, the steps down", () => {
+		const session = parseSession(readFileSync(E2E, "utf8"));
+		assert.equal(session.header?.version, 3);
+		const branch = currentBranch(session.entries);
+		const r = replayBranch(branch, OPENAI, prices, { stepping: "per-call" });
+		assert.deepEqual(r.problems, []);
+		assert.deepEqual(r.ladderRungs, [0, 0, 1, 2, 2, 2, 2]);
+		const state = rungCacheFromBranch(branch, "medium");
+		assert.deepEqual(Object.keys(state.caches).sort(), [
+			"oai/gpt-mid:high",
+			"oai/gpt-mid:medium",
+			"oai/gpt-small:low",
+			"oai/gpt-small:medium",
+		]);
+		assert.deepEqual(state.recentLadder, [0, 0, 1, 2, 3, 4, 4]);
+	});
+
 	test("a ladder it cannot price says so", () => {
 		const r = replayBranch(large, configOf({ ladder: [{ model: "nope/none" }] }), prices);
 		assert.match(r.problems.join(), /no prices for "nope\/none"/);
@@ -165,7 +184,7 @@ describe("replay CLI", () => {
 		const text = lines.join("\n");
 		assert.match(text, /large-session\.jsonl/);
 		assert.match(text, /pi-0\.73-format\.jsonl/);
-		assert.match(text, /all 2 sessions/);
+		assert.match(text, /all 3 sessions/);
 		assert.match(text, /openai\/gpt-5\.4-mini/);
 	});
 });
