@@ -9,9 +9,8 @@ function loadJiti() {
 	try {
 		return require("jiti");
 	} catch {
-		// Not hoisted: take it from pi's own dependencies.
-		const pi = createRequire(require.resolve("@mariozechner/pi-coding-agent/package.json"));
-		return pi("jiti");
+		// Not hoisted: take it from pi's own dependencies (pi exports no package.json, so resolve its entry point).
+		return createRequire(import.meta.resolve("@mariozechner/pi-coding-agent"))("jiti");
 	}
 }
 
