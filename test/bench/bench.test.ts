@@ -3,15 +3,21 @@
  * copied nor walked) and the trace's deterministic cost figures. No timing assertions.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { before, describe, test } from "node:test";
 import type { Api, Model } from "@mariozechner/pi-ai";
 import { getModel } from "@mariozechner/pi-ai";
+import { promptTokens } from "../../src/accounting.ts";
 import { detectFamily, rewritePayload, type WirePlan } from "../../src/rewrite.ts";
 import { buildPayload, familyModel, sampleContext } from "../helpers/payloads.ts";
 import { DEFAULT_OUT, parseArgs } from "./bench.ts";
 import { sessionMessages } from "./history.ts";
+import { limitSearch } from "./limit.ts";
 import { FAMILIES } from "./overhead.ts";
+import { readmeBlock, withBenchBlock } from "./readme-block.ts";
 import { type BenchResults, formatReport, QUICK_OPTIONS, runBench } from "./run.ts";
+import { sessionToTrace } from "./session-trace.ts";
+import { benchTraces, steppingRow } from "./stepping-bench.ts";
 import { LADDERS, loadTrace, runTrace, type TraceCallEvent } from "./trace.ts";
 
 const finitePositive = (n: unknown, what: string) =>
@@ -91,6 +97,10 @@ describe("bench --quick", () => {
 				"rewrite-flat",
 				"decide-vs-clone",
 				"startup-ratio",
+				"stepping-no-worse",
+				"stepping-committed-openai-same-provider",
+				"stepping-committed-anthropic-to-openai",
+				"stepping-near-limit",
 				"trace-openai-same-provider",
 				"trace-anthropic-to-openai",
 			],
@@ -101,7 +111,25 @@ describe("bench --quick", () => {
 
 	test("the report renders every section", () => {
 		const text = formatReport(results);
-		for (const heading of ["1a.", "1b.", "2. start-up", "3. savings", "targets"]) assert.ok(text.includes(heading));
+		for (const heading of ["1a.", "1b.", "2. start-up", "3. savings", "4. stepping", "targets"]) {
+			assert.ok(text.includes(heading));
+		}
+		assert.deepEqual(
+			[...new Set(results.stepping.map((x) => x.trace))],
+			[
+				"trace.json",
+				...benchTraces()
+					.slice(1)
+					.map((t) => t.name),
+			],
+		);
+		assert.equal(results.stepping.length, 2 * benchTraces().length);
+		const block = readmeBlock(results).join("\n");
+		for (const x of results.stepping) assert.ok(block.includes(`| ${x.trace} | ${x.ladder} |`));
+		assert.equal(
+			withBenchBlock("a\n<!-- bench:start -->\nold\n<!-- bench:end -->\nb", ["new"]),
+			"a\n<!-- bench:start -->\nnew\n<!-- bench:end -->\nb",
+		);
 		assert.ok(JSON.parse(JSON.stringify(results)), "results serialise");
 	});
 });
@@ -129,14 +157,14 @@ describe("trace replay (deterministic)", () => {
 	const expected = {
 		"openai-same-provider": {
 			rungs: "0 0 0 0 0 0 0 1 2 3 1 2 3 4 1 2 3 1 2 1 1 2 2 3 4 4 4 0 1 2 3 4 4 1 1 2 1 2",
-			cost: "0.938295",
+			cost: "1.013414",
 			flat: "1.373947",
 			perRung: [8, 10, 9, 5, 6],
 		},
 		"anthropic-to-openai": {
 			rungs: "0 0 0 0 0 0 0 1 2 3 1 2 3 3 1 2 3 1 2 1 1 2 2 3 3 3 3 0 1 2 3 3 3 1 1 2 1 2",
-			cost: "0.906497",
-			flat: "1.261387",
+			cost: "1.068604",
+			flat: "1.313411",
 			perRung: [8, 10, 9, 11],
 		},
 	} as const;
@@ -181,11 +209,23 @@ describe("trace replay (deterministic)", () => {
 				const [provider, id] = r.model.split("/") as [string, string];
 				return getModel(provider as never, id as never) as Model<Api>;
 			});
-			const at = (m: Model<Api> | undefined, t: { input: number; output: number; cacheRead: number }) =>
-				m ? (t.input * m.cost.input + t.output * m.cost.output + t.cacheRead * m.cost.cacheRead) / 1e6 : Number.NaN;
+			const at = (
+				m: Model<Api> | undefined,
+				t: { input: number; output: number; cacheRead: number; cacheWrite?: number },
+			) =>
+				m
+					? (t.input * m.cost.input +
+							t.output * m.cost.output +
+							t.cacheRead * m.cost.cacheRead +
+							(t.cacheWrite ?? 0) * m.cost.cacheWrite) /
+						1e6
+					: Number.NaN;
+			// The trace's own split, with uncached prompt tokens written to the cache where the model charges for that.
+			const asTrace = (m: Model<Api> | undefined, t: { input: number; output: number; cacheRead: number }) =>
+				m && m.cost.cacheWrite > 0 ? at(m, { ...t, input: 0, cacheWrite: t.input }) : at(m, t);
 			const recorded = run.calls.reduce((s, c) => s + at(models[c.rung], c.recorded), 0);
-			const shared = run.calls.reduce((s, c) => s + at(models[c.rung], c.tokens), 0);
-			const flat = calls.reduce((s, c) => s + at(models[0], c.tokens), 0);
+			const shared = run.calls.reduce((s, c) => s + asTrace(models[c.rung], c.tokens), 0);
+			const flat = calls.reduce((s, c) => s + asTrace(models[0], c.tokens), 0);
 			assert.ok(Math.abs(recorded - run.summary.cost) < 1e-9);
 			assert.ok(Math.abs(shared - run.sharedCache.session.cost) < 1e-9);
 			assert.ok(shared < recorded, "a rung switch costs the cache");
@@ -193,17 +233,82 @@ describe("trace replay (deterministic)", () => {
 			assert.ok(shared <= byModel && byModel <= recorded, "caches keyed on the model alone lose less than per rung");
 			// The trace's tokens are one model's: accounting's counterfactual must rebuild that flat run from what the
 			// ladder recorded (it credits whole prompts where the trace rounds cache reads down to 128 tokens).
-			assert.ok(Math.abs(flat - (run.summary.flatCost ?? 0)) / flat < 0.01, `${run.summary.flatCost} vs ${flat}`);
-			assert.ok((run.summary.flatCost ?? 0) <= flat);
+			assert.ok(Math.abs(flat - (run.summary.flatCost ?? 0)) / flat < 0.02, `${run.summary.flatCost} vs ${flat}`);
 			// Each call's prompt is the same whatever the ladder; only its split into cached and uncached differs.
 			for (const c of run.calls) {
-				assert.equal(c.recorded.input + c.recorded.cacheRead, c.tokens.input + c.tokens.cacheRead);
+				assert.equal(promptTokens(c.recorded), c.tokens.input + c.tokens.cacheRead);
 				assert.ok(c.recorded.cacheRead <= c.tokens.cacheRead);
 			}
 			const lost = run.calls.reduce((s, c) => s + c.tokens.cacheRead - c.recorded.cacheRead, 0);
 			assert.ok(run.summary.cacheLostTokens >= lost && run.summary.cacheLostTokens < lost + 128 * run.calls.length);
 		});
 	}
+});
+
+describe("stepping on the traces (deterministic)", () => {
+	const trace = loadTrace();
+
+	for (const ladder of LADDERS) {
+		test(`${ladder.name}: cache-aware is never weaker than the ladder, costs less than per-call, no less than the limit`, () => {
+			const perCall = runTrace(trace, ladder);
+			const aware = runTrace(trace, ladder, undefined, "rung", undefined, "cache-aware");
+			assert.deepEqual(
+				aware.calls.map((c) => c.ladderRung),
+				perCall.calls.map((c) => c.rung),
+				"the ladder decides the same rungs",
+			);
+			assert.ok(aware.calls.every((c) => c.rung <= c.ladderRung));
+			assert.ok(aware.calls.some((c) => c.rung < c.ladderRung && c.why?.startsWith("warm")));
+			assert.ok(aware.summary.cost < perCall.summary.cost * 0.95, `${aware.summary.cost} vs ${perCall.summary.cost}`);
+			const limit = limitSearch(perCall.sim.calls, perCall.sim.rungs, 200);
+			assert.ok(limit.cost <= aware.summary.cost + 1e-9 && limit.cost <= perCall.summary.cost + 1e-9);
+			assert.equal(limit.rungs.length, perCall.calls.length);
+			assert.ok(
+				limit.rungs.every((r, i) => r <= (perCall.calls[i]?.rung ?? -1)),
+				"the limit obeys the rule too",
+			);
+		});
+	}
+
+	test("a trace that starts with user messages replays as implementation with a user in the loop", () => {
+		const events = [
+			{ type: "user" as const, text: "hi" },
+			...Array.from({ length: 4 }, () => ({
+				type: "call" as const,
+				tool: "read",
+				tokens: { input: 500, output: 100, cacheRead: 5000 },
+			})),
+		];
+		const run = runTrace({ ...trace, events }, LADDERS[0] as (typeof LADDERS)[0]);
+		assert.deepEqual(
+			run.calls.map((c) => `${c.rung} ${c.reason}`),
+			["0 user-turn", "1 step", "2 step", "3 step"],
+		);
+	});
+
+	test("every committed real trace replays on both ladders", () => {
+		const real = benchTraces().slice(1);
+		assert.equal(real.length, 5);
+		const row = steppingRow(
+			real[0]?.name ?? "",
+			real[0]?.trace as ReturnType<typeof loadTrace>,
+			LADDERS[0] as (typeof LADDERS)[0],
+			20,
+		);
+		assert.ok(row.calls > 100 && row["cache-aware"].session.cost > 0);
+	});
+
+	test("a pi session file converts to the trace the shared collection made of it", () => {
+		const text = readFileSync(new URL("../fixtures/pi-sessions/large-session.jsonl", import.meta.url), "utf8");
+		const converted = sessionToTrace(text, "large-session.jsonl");
+		const shared = loadTrace(new URL("./traces/pi-mono-theme-session.json", import.meta.url));
+		const count = (t: ReturnType<typeof loadTrace>, type: string) => t.events.filter((e) => e.type === type).length;
+		assert.equal(count(converted, "user"), count(shared, "user"));
+		assert.equal(count(converted, "call"), count(shared, "call"));
+		const tokens = (t: ReturnType<typeof loadTrace>) =>
+			t.events.reduce((s, e) => s + (e.type === "call" ? e.tokens.input + e.tokens.cacheRead : 0), 0);
+		assert.equal(tokens(converted), tokens(shared));
+	});
 });
 
 describe("rewrite: what the bench-driven change must keep", () => {
@@ -263,5 +368,9 @@ describe("bench helpers", () => {
 		assert.throws(() => parseArgs(["--runs"]), /needs a value/);
 		assert.throws(() => parseArgs(["--runs", "x"]), /whole number/);
 		assert.throws(() => parseArgs(["--bogus"]), /unknown option/);
+		const one = parseArgs(["--trace", "x.jsonl", "--config", "c.json"]);
+		assert.equal(one.trace, "x.jsonl");
+		assert.equal(one.config, "c.json");
+		assert.throws(() => parseArgs(["--config", "c.json"]), /goes with --trace/);
 	});
 });

@@ -1,10 +1,14 @@
 /** The bench's command line: `npm run bench [-- options]` (see HELP). */
 import { spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { REPO_ROOT } from "../helpers/pi-harness.ts";
+import { readmeBlock, withBenchBlock } from "./readme-block.ts";
 import { type BenchOptions, FULL_OPTIONS, formatReport, QUICK_OPTIONS, runBench } from "./run.ts";
+import { readTraceFile } from "./session-trace.ts";
+import { steppingRow } from "./stepping-bench.ts";
+import { LADDERS } from "./trace.ts";
 
 export const HELP = `npm run bench [-- options]
 
@@ -14,6 +18,9 @@ export const HELP = `npm run bench [-- options]
   --budget MS      timing budget per comparison, ms (default 500)
   --out FILE       where to write the results (default test/bench/results.json)
   --no-write       print only
+  --trace FILE     replay only FILE (a trace like test/bench/trace.json, or a pi session .jsonl) on the bench
+                   ladders, or on --config FILE's ladder, under both stepping modes with the limit; JSON on stdout
+  --config FILE    with --trace: a plan-stepdown.json whose ladder to replay
 `;
 
 export const DEFAULT_OUT = fileURLToPath(new URL("./results.json", import.meta.url));
@@ -22,6 +29,8 @@ export interface CliOptions {
 	bench: BenchOptions;
 	out: string | undefined;
 	help: boolean;
+	trace: string | undefined;
+	config: string | undefined;
 }
 
 export function parseArgs(argv: readonly string[]): CliOptions {
@@ -30,6 +39,8 @@ export function parseArgs(argv: readonly string[]): CliOptions {
 	const bench: BenchOptions = { ...base, timing: { ...base.timing } };
 	let out: string | undefined = quick ? undefined : DEFAULT_OUT;
 	let help = false;
+	let trace: string | undefined;
+	let config: string | undefined;
 	const value = (i: number, flag: string) => {
 		const v = argv[i + 1];
 		if (v === undefined || v.startsWith("--")) throw new Error(`${flag} needs a value`);
@@ -48,6 +59,8 @@ export function parseArgs(argv: readonly string[]): CliOptions {
 		else if (arg === "--runs") bench.runs = count(value(i++, arg), arg);
 		else if (arg === "--budget") bench.timing.budgetMs = count(value(i++, arg), arg);
 		else if (arg === "--out") out = value(i++, arg);
+		else if (arg === "--trace") trace = value(i++, arg);
+		else if (arg === "--config") config = value(i++, arg);
 		else if (arg === "--sizes") {
 			bench.sizes = value(i++, arg)
 				.split(",")
@@ -56,7 +69,8 @@ export function parseArgs(argv: readonly string[]): CliOptions {
 			if (bench.sizes.length === 0) throw new Error("--sizes: no size");
 		} else throw new Error(`unknown option ${arg} (see --help)`);
 	}
-	return { bench, out, help };
+	if (config && !trace) throw new Error("--config goes with --trace");
+	return { bench, out, help, trace, config };
 }
 
 /** The project's own formatter, so that `npm run check` stays green on a freshly written results file. */
@@ -73,12 +87,26 @@ async function main(): Promise<void> {
 		process.stdout.write(HELP);
 		return;
 	}
+	if (cli.trace) {
+		const trace = readTraceFile(cli.trace);
+		const ladders = cli.config
+			? [{ name: "config", label: cli.config, config: JSON.parse(readFileSync(cli.config, "utf8")) }]
+			: LADDERS;
+		const rows = ladders.map((ladder) => steppingRow(basename(cli.trace as string), trace, ladder));
+		process.stdout.write(`${JSON.stringify({ trace: cli.trace, description: trace.description, rows }, null, "\t")}\n`);
+		return;
+	}
 	const results = await runBench({ ...cli.bench, log: (line) => process.stderr.write(`${line}\n`) });
 	process.stdout.write(`${formatReport(results)}\n`);
 	if (cli.out) {
 		writeFileSync(cli.out, `${JSON.stringify(results, null, "\t")}\n`);
 		formatWithBiome(cli.out);
 		process.stderr.write(`results written to ${cli.out}\n`);
+		if (cli.out === DEFAULT_OUT) {
+			const readme = join(REPO_ROOT, "README.md");
+			writeFileSync(readme, withBenchBlock(readFileSync(readme, "utf8"), readmeBlock(results)));
+			process.stderr.write(`README bench table updated\n`);
+		}
 	}
 }
 

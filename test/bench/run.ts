@@ -14,6 +14,7 @@ import {
 } from "./overhead.ts";
 import { loadHotPath } from "./pi-loader.ts";
 import { runStartupBench, type StartupResult } from "./startup.ts";
+import { LIMIT_WIDTH, type SteppingRow, steppingSection } from "./stepping-bench.ts";
 import { FULL_TIMING, QUICK_TIMING, type TimingOptions } from "./timing.ts";
 import { LADDERS, loadTrace, type RunFigures, runTrace, type TraceRun } from "./trace.ts";
 
@@ -23,11 +24,18 @@ export interface BenchOptions {
 	/** Start-up runs of each variant; 0 skips the start-up bench. */
 	runs: number;
 	timing: TimingOptions;
+	/** Beam width of the limit search. */
+	limitWidth: number;
 	log?: (line: string) => void;
 }
 
-export const FULL_OPTIONS: BenchOptions = { sizes: [10, 100, 1000, 10000], runs: 8, timing: FULL_TIMING };
-export const QUICK_OPTIONS: BenchOptions = { sizes: [10], runs: 1, timing: QUICK_TIMING };
+export const FULL_OPTIONS: BenchOptions = {
+	sizes: [10, 100, 1000, 10000],
+	runs: 8,
+	timing: FULL_TIMING,
+	limitWidth: LIMIT_WIDTH,
+};
+export const QUICK_OPTIONS: BenchOptions = { sizes: [10], runs: 1, timing: QUICK_TIMING, limitWidth: 40 };
 
 export interface Target {
 	id: string;
@@ -66,6 +74,8 @@ export interface BenchResults {
 		clock: string;
 		/** How the timed src/ modules were loaded: "jiti" as pi loads extensions (or "tsx" as a fallback). */
 		loader: string;
+		/** Beam width of the limit search. */
+		limitWidth?: number;
 	};
 	rewrite: RewriteRow[];
 	/** Per family: median rewrite ns at the largest size / at the smallest (1.0 = flat). */
@@ -76,13 +86,16 @@ export interface BenchResults {
 	trace: {
 		description: string;
 		calls: number;
-		runs: TraceRun[];
+		/** The default stepping (cache-aware), each call with its rung; `sim` left out. */
+		runs: Omit<TraceRun, "sim">[];
 		sensitivity: TraceSensitivity[];
 	};
+	/** Every trace × bench ladder: per-call, cache-aware and the limit. */
+	stepping: SteppingRow[];
 	targets: Target[];
 	durationMs: number;
 	/** Wall-clock ms per part of the bench. */
-	phaseMs: Record<"rewrite" | "decide" | "startup" | "trace", number>;
+	phaseMs: Record<"rewrite" | "decide" | "startup" | "trace" | "stepping", number>;
 }
 
 const packageVersion = (name: string) =>
@@ -113,33 +126,40 @@ const CHEAP_RUNG = { model: "openai/gpt-5.4-mini", thinking: "high" };
 /** The trace on both ladders, plus what moves the figure (same code, another config layer). */
 export function traceSection(): BenchResults["trace"] {
 	const trace = loadTrace();
-	const runs = LADDERS.map((ladder) => runTrace(trace, ladder));
+	const runs = LADDERS.map((ladder) => runTrace(trace, ladder, undefined, "rung", undefined, "cache-aware"));
 	const sensitivity: TraceSensitivity[] = [];
 	const row = (ladder: string, variant: string, f: RunFigures, session: RunFigures) =>
 		sensitivity.push({ ladder, variant, implementingPct: f.pct, sessionPct: session.pct });
 	for (const ladder of LADDERS) {
 		const base = runs.find((r) => r.ladder === ladder.name) as TraceRun;
-		row(ladder.name, "as configured (the target figure: implementing)", base.implementing, base.session);
+		row(ladder.name, "as configured, cache-aware (the target figure: implementing)", base.implementing, base.session);
+		const perCall = runTrace(trace, ladder);
+		row(ladder.name, "per-call stepping (every call on the ladder's rung)", perCall.implementing, perCall.session);
 		const byModel = runTrace(trace, ladder, undefined, "model");
 		row(
 			ladder.name,
-			"caches keyed on the model only (an effort change keeps it)",
+			"per-call, caches keyed on the model only (an effort change keeps it)",
 			byModel.implementing,
 			byModel.session,
 		);
 		row(
 			ladder.name,
-			"one cache shared by every model (the optimistic bound)",
-			base.sharedCache.implementing,
-			base.sharedCache.session,
+			"per-call, one cache shared by every model (the optimistic bound)",
+			perCall.sharedCache.implementing,
+			perCall.sharedCache.session,
 		);
 		const noPm = runTrace(trace, ladder, { reasoningBump: { bumpOnPackageManagerCommand: false } });
-		row(ladder.name, "bumpOnPackageManagerCommand: false (only failures bump)", noPm.implementing, noPm.session);
+		row(ladder.name, "per-call, bumpOnPackageManagerCommand: false", noPm.implementing, noPm.session);
 		const rung0 = (ladder.config.ladder as unknown[])[0];
 		const cheap = runTrace(trace, ladder, { ladder: [rung0, CHEAP_RUNG] });
-		row(ladder.name, "two rungs: rung 0, then gpt-5.4-mini high", cheap.implementing, cheap.session);
+		row(ladder.name, "per-call, two rungs: rung 0, then gpt-5.4-mini high", cheap.implementing, cheap.session);
 	}
-	return { description: trace.description, calls: runs[0]?.calls.length ?? 0, runs, sensitivity };
+	return {
+		description: trace.description,
+		calls: runs[0]?.calls.length ?? 0,
+		runs: runs.map(({ sim: _sim, ...run }) => run),
+		sensitivity,
+	};
 }
 
 const pct = (n: number, digits = 3) => `${n.toFixed(digits)}%`;
@@ -158,6 +178,42 @@ function growth(rows: RewriteRow[]): BenchResults["rewriteGrowth"] {
 			historyReads: mine.map((r) => r.historyReads),
 		};
 	});
+}
+
+const signed = (n: number) => `${n >= 0 ? "+" : ""}${n.toFixed(1)}%`;
+
+/** The stepping targets of issue 11, each judged on every trace × ladder the bench ran. */
+export function steppingTargets(rows: readonly SteppingRow[]): Target[] {
+	const worst = <T>(xs: readonly T[], by: (x: T) => number) => xs.reduce((a, b) => (by(b) > by(a) ? b : a));
+	const out: Target[] = [];
+	if (rows.length === 0) return out;
+	const w1 = worst(rows, (x) => x.awareVsPerCallPct);
+	out.push({
+		id: "stepping-no-worse",
+		description: "cache-aware stepping vs per-call, whole session, every trace and bench ladder",
+		target: "≤ per-call everywhere",
+		value: `worst ${signed(w1.awareVsPerCallPct)} (${w1.trace}, ${w1.ladder}); ${rows.filter((x) => x.awareVsPerCallPct <= 1e-9).length} of ${rows.length} met`,
+		met: rows.every((x) => x.awareVsPerCallPct <= 1e-9),
+	});
+	for (const x of rows.filter((row) => row.trace === "trace.json")) {
+		out.push({
+			id: `stepping-committed-${x.ladder}`,
+			description: `cache-aware vs per-call on the committed trace, implementation calls (where stepping acts): ${x.ladder}`,
+			target: "≤ −10%",
+			value: `${signed(x.awareVsPerCallImplementingPct)} ($${x["cache-aware"].implementing.cost.toFixed(4)} vs $${x["per-call"].implementing.cost.toFixed(4)}); whole session ${signed(x.awareVsPerCallPct)}`,
+			met: x.awareVsPerCallImplementingPct <= -10,
+		});
+	}
+	const w2 = worst(rows, (x) => x.awareVsLimitPct);
+	out.push({
+		id: "stepping-near-limit",
+		description:
+			"cache-aware vs the limit (the cheapest choice of rungs with full knowledge, same rule and cache model), whole session",
+		target: "≤ +5% everywhere",
+		value: `worst ${signed(w2.awareVsLimitPct)} (${w2.trace}, ${w2.ladder}); ${rows.filter((x) => x.awareVsLimitPct <= 5).length} of ${rows.length} met; limit exact on ${rows.filter((x) => x.limit.exact).length} of ${rows.length}`,
+		met: rows.every((x) => x.awareVsLimitPct <= 5),
+	});
+	return out;
 }
 
 export function targets(r: Omit<BenchResults, "targets" | "durationMs" | "phaseMs">): Target[] {
@@ -199,6 +255,7 @@ export function targets(r: Omit<BenchResults, "targets" | "durationMs" | "phaseM
 			met: r.startup.ratio <= 1.1 && r.startup.extensionLoaded,
 		});
 	}
+	out.push(...steppingTargets(r.stepping));
 	for (const run of r.trace.runs) {
 		out.push({
 			id: `trace-${run.ladder}`,
@@ -215,7 +272,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
 	const started = performance.now();
 	const loadAtStart = load();
 	const log = opts.log ?? (() => {});
-	const phaseMs = { rewrite: 0, decide: 0, startup: 0, trace: 0 };
+	const phaseMs = { rewrite: 0, decide: 0, startup: 0, trace: 0, stepping: 0 };
 	let mark = performance.now();
 	const phase = (name: keyof typeof phaseMs) => {
 		const now = performance.now();
@@ -258,6 +315,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
 			runs: opts.runs,
 			timing: opts.timing,
 			loader: hotPath.loader,
+			limitWidth: opts.limitWidth,
 			clock:
 				"micro-benchmarks: median over batches of min(wall clock, process CPU time) per op, both upper bounds of the main thread's time (wall-clock-only ratios alongside); start-up: wall clock (child CPU time alongside)",
 		},
@@ -267,8 +325,12 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
 		decide,
 		startup,
 		trace: traceSection(),
+		stepping: [] as SteppingRow[],
 	};
 	phase("trace");
+	log("stepping: every trace × ladder, both modes and the limit …");
+	partial.stepping = steppingSection(undefined, undefined, opts.limitWidth);
+	phase("stepping");
 	return { ...partial, targets: targets(partial), durationMs: Math.round(performance.now() - started), phaseMs };
 }
 
@@ -418,6 +480,8 @@ export function formatReport(r: BenchResults): string {
 		).map((line) => `   ${line}`),
 	);
 	out.push("");
+	out.push(...steppingReport(r.stepping));
+	out.push("");
 	out.push("targets");
 	out.push(
 		...table(
@@ -429,4 +493,26 @@ export function formatReport(r: BenchResults): string {
 	const phases = Object.entries(r.phaseMs).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`);
 	out.push(`bench took ${(r.durationMs / 1000).toFixed(1)} s (${phases.join(", ")})`);
 	return out.join("\n");
+}
+
+export function steppingReport(rows: readonly SteppingRow[]): string[] {
+	const out = ["4. stepping: per-call vs cache-aware vs the limit (whole session, $; % of flat rung 0 in brackets)"];
+	out.push(
+		...table(
+			["trace", "ladder", "calls", "per-call", "cache-aware", "limit", "aware vs per-call", "aware vs limit"],
+			rows.map((x) => [
+				x.trace,
+				x.ladder,
+				String(x.calls),
+				`${usd(x["per-call"].session.cost)} (${x["per-call"].session.pct.toFixed(1)}%)`,
+				`${usd(x["cache-aware"].session.cost)} (${x["cache-aware"].session.pct.toFixed(1)}%)`,
+				`${usd(x.limit.cost)}${x.limit.exact ? "" : "*"}`,
+				signed(x.awareVsPerCallPct),
+				signed(x.awareVsLimitPct),
+			]),
+			[false, false, true, true, true, true, true, true],
+		).map((line) => `   ${line}`),
+	);
+	out.push("   * beam search capped: an upper bound of the limit");
+	return out;
 }

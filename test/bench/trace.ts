@@ -7,17 +7,40 @@
 import { readFileSync } from "node:fs";
 import type { Api, AssistantMessage, Model, Usage } from "@mariozechner/pi-ai";
 import { calculateCost, getModels, getProviders } from "@mariozechner/pi-ai";
-import { accountingSummary, type Summary } from "../../src/accounting.ts";
+import { accountingSummary, type Summary, type Tokens } from "../../src/accounting.ts";
 import { resolveConfig } from "../../src/config.ts";
 import { type AgentMessageLike, decideCall, KICKOFF_TYPE, type Mode, toCallMessages } from "../../src/ladder.ts";
 import { callThinking, type RegistryLike, resolveLadder } from "../../src/resolve.ts";
 import type { ThinkingSetting } from "../../src/schema.ts";
 import { CALL_TYPE, type CallEntry, STATE_TYPE, type StateEntry } from "../../src/state.ts";
+import {
+	CALL_GAP_MS,
+	cacheHit,
+	cacheKey,
+	cacheTtlMs,
+	callTokens,
+	chooseRung,
+	type RungCache,
+	type RungInfo,
+	rungCacheFromBranch,
+	type Stepping,
+	tokensCost,
+} from "../../src/stepping.ts";
 
 export interface TraceTokens {
+	/** Every prompt token not served from cache (Anthropic cache writes included). */
 	input: number;
 	output: number;
 	cacheRead: number;
+	/** Real traces: the cache-write part of `input`, repeated (not added again). */
+	cacheWrite?: number;
+}
+
+/** A further tool call of the same LLM call (real traces: parallel tool calls). */
+export interface TraceToolCall {
+	tool: string;
+	args?: Record<string, unknown>;
+	failed?: boolean;
 }
 
 export type TraceEvent =
@@ -35,6 +58,9 @@ export type TraceEvent =
 			failed?: boolean;
 			/** The call itself failed (provider error); pi retries it. */
 			error?: boolean;
+			/** Real traces: the user aborted the call (its tool calls did not run). Counted like `error`. */
+			aborted?: boolean;
+			extraTools?: TraceToolCall[];
 			tokens: TraceTokens;
 			note?: string;
 	  };
@@ -106,12 +132,16 @@ interface BranchEntry {
 	type: string;
 	customType?: string;
 	data?: unknown;
-	message?: AgentMessageLike & { usage?: Usage; stopReason?: string };
+	message?: AgentMessageLike & { usage?: Usage; stopReason?: string; timestamp?: number };
 }
 
 export interface TraceCall {
 	index: number;
+	/** The rung the call used. */
 	rung: number;
+	/** The rung the ladder named (cache-aware stepping may use a stronger one). */
+	ladderRung: number;
+	why?: string;
 	reason: CallEntry["reason"];
 	trigger?: string;
 	model: string;
@@ -122,7 +152,7 @@ export interface TraceCall {
 	/** The trace's tokens: what one model all along records (its prompt cache holds the previous call's prompt). */
 	tokens: TraceTokens;
 	/** What this ladder's call records: its model's prompt cache holds only what that model itself saw. */
-	recorded: TraceTokens;
+	recorded: Tokens;
 	/** `recorded` at the rung's model's prices. */
 	cost: number;
 	/** The trace's tokens at rung 0's prices: the flat run, priced directly. */
@@ -136,9 +166,26 @@ export interface RunFigures {
 	pct: number;
 }
 
+/** One call as the cache model sees it: what the limit search replays under any choice of rungs. */
+export interface SimCall {
+	prompt: number;
+	/** The prefix one model all along read from cache (the trace's cacheRead): no cache can serve more. */
+	cacheable: number;
+	output: number;
+	/** A failed or aborted call: billed, but leaves its cache as it was. */
+	error: boolean;
+	/** The nominal clock, ms. */
+	at: number;
+	ladderRung: number;
+	implementing: boolean;
+	/** The prefix changed before this call: every cache is cut to `cacheable`. */
+	cut: boolean;
+}
+
 export interface TraceRun {
 	ladder: string;
 	label: string;
+	stepping: Stepping;
 	rungs: { rung: number; model: string; thinking: string; prices: Model<Api>["cost"] }[];
 	calls: TraceCall[];
 	/** src/accounting.ts's summary of the branch as this ladder records it (without its text table). */
@@ -155,15 +202,14 @@ export interface TraceRun {
 	flatCheck: { accounting: number; direct: number; diffPct: number };
 	/** Optimistic: every model reads the previous prompt from cache, as if caches were shared (they are not). */
 	sharedCache: { implementing: RunFigures; session: RunFigures };
+	/** For the limit search (not written to results.json). */
+	sim: { calls: SimCall[]; rungs: RungInfo[] };
 }
 
-function usageFor(model: Model<Api>, tokens: TraceTokens): Usage {
+function usageFor(model: Model<Api>, tokens: Tokens): Usage {
 	const usage: Usage = {
-		input: tokens.input,
-		output: tokens.output,
-		cacheRead: tokens.cacheRead,
-		cacheWrite: 0,
-		totalTokens: tokens.input + tokens.output + tokens.cacheRead,
+		...tokens,
+		totalTokens: tokens.input + tokens.output + tokens.cacheRead + tokens.cacheWrite,
 		cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: 0 },
 	};
 	calculateCost(model, usage);
@@ -183,15 +229,42 @@ const figures = (t: { cost: number; flatCost: number | undefined }): RunFigures 
 export type CacheKey = "rung" | "model";
 
 /**
+ * The bench's cache model, shared by every policy and the limit. A cache holds the prompt its key last sent, for its
+ * TTL, on a nominal clock (CALL_GAP_MS per call). A call reads at most what one model all along could have read
+ * (`cacheable`). Where the trace's own read drops below half the previous prompt there are two causes:
+ * - the prefix changed (a shrunk prompt: compaction; the kickoff's new system prompt and tools): every cache is cut
+ *   to what the trace read (`cut`);
+ * - otherwise, after a user message, a human pause let the recording model's cache expire: the clock jumps by
+ *   PAUSE_MS and each cache's TTL decides (Anthropic's 5 min expire, a 24 h OpenAI cache survives).
+ */
+export const PAUSE_MS = 10 * 60_000;
+
+/** The trace's own cache read fell below half the previous prompt: a new prefix or an expired cache. */
+export function isDrop(cacheRead: number, previousPrompt: number | undefined): boolean {
+	return previousPrompt !== undefined && cacheRead < previousPrompt / 2;
+}
+
+/** The tokens a call on `info`'s cache records, and the cache state after it (mutated). */
+export function applyCall(cached: Record<string, RungCache>, call: SimCall, info: RungInfo): Tokens {
+	if (call.cut) for (const c of Object.values(cached)) c.prompt = Math.min(c.prompt, call.cacheable);
+	const hit = cacheHit(cached[info.key], info.ttlMs, call.at, call.cacheable);
+	const tokens = callTokens(info.prices, call.prompt, hit, call.output);
+	if (!call.error) cached[info.key] = { prompt: call.prompt, at: call.at };
+	return tokens;
+}
+
+/**
  * Replays the trace on one ladder. Deterministic: no clock, no randomness, no I/O.
  * `overrides` is a further config layer (e.g. other bump rules), merged by the real config code.
+ * Traces that start without a plan (`user` first) are implementation work with a user in the loop.
  */
 export function runTrace(
 	trace: Trace,
 	ladder: LadderCase,
 	overrides?: Record<string, unknown>,
-	cacheKey: CacheKey = "rung",
+	cacheKeyKind: CacheKey = "rung",
 	registry: RegistryLike = piAiRegistry(),
+	stepping: Stepping = "per-call",
 ): TraceRun {
 	const layers = [{ source: `bench:${ladder.name}`, text: JSON.stringify(ladder.config) }];
 	if (overrides) layers.push({ source: "bench:overrides", text: JSON.stringify(overrides) });
@@ -203,6 +276,13 @@ export function runTrace(
 	const rung0 = rungs[0]?.model;
 	if (!rung0) throw new Error("empty ladder");
 	const session = trace.sessionThinking;
+	const thinkingOf = rungs.map((r) => callThinking(r, r.model, session));
+	const refOf = rungs.map((r) => `${r.model.provider}/${r.model.id}`);
+	const infos: RungInfo[] = rungs.map((r, i) => ({
+		key: cacheKeyKind === "rung" ? cacheKey(refOf[i] as string, thinkingOf[i] as string) : (refOf[i] as string),
+		prices: r.model.cost,
+		ttlMs: cacheTtlMs(r.model, { openaiRetention: config.openaiPromptCache.retention }),
+	}));
 
 	const messages: AgentMessageLike[] = [];
 	/** The session as this ladder records it. */
@@ -210,8 +290,15 @@ export function runTrace(
 	/** The same session if every model could read every other model's prompt cache. */
 	const sharedBranch: BranchEntry[] = [];
 	const calls: TraceCall[] = [];
-	/** Per model: the prompt tokens of its last call (what its prompt cache holds). */
-	const cached = new Map<string, number>();
+	const sim: SimCall[] = [];
+	/** Per cache key: what its prompt cache holds. */
+	const cached: Record<string, RungCache> = {};
+	/** The flat run's cache: rung 0 all along, through the same cache model. */
+	const flatCache: Record<string, RungCache> = {};
+	let previousPrompt: number | undefined;
+	let clock = -CALL_GAP_MS;
+	/** What came since the last call: a user message (a pause may follow), the kickoff (a new prefix). */
+	let since: "call" | "user" | "kickoff" = "call";
 	let mode: Mode = "off";
 	let callId = 0;
 
@@ -228,9 +315,11 @@ export function runTrace(
 	for (const event of trace.events) {
 		if (event.type === "plan" || event.type === "user") {
 			if (event.type === "plan") setMode("planning");
+			else if (mode === "off") setMode("implementing"); // no plan: implementation with a user in the loop
 			const message = { role: "user", content: event.text };
 			messages.push(message);
 			push({ type: "message", message });
+			if (since !== "kickoff") since = event.type === "plan" ? "kickoff" : "user";
 			continue;
 		}
 		if (event.type === "kickoff") {
@@ -238,66 +327,111 @@ export function runTrace(
 			const message = { role: "custom", customType: KICKOFF_TYPE, content: "The plan above is approved." };
 			messages.push(message);
 			push({ type: "custom_message", customType: KICKOFF_TYPE });
+			since = "kickoff";
 			continue;
 		}
 
 		const decision = decideCall(mode, config.ladder.length, toCallMessages(messages), config.reasoningBump);
 		if (!decision) throw new Error("a call while the mode is off");
-		const rung = rungs.find((r) => r.index === decision.rung);
-		if (!rung) throw new Error(`rung ${decision.rung} not resolved`);
+		const prompt = event.tokens.input + event.tokens.cacheRead;
+		const failedCall = event.error === true || event.aborted === true;
+		const drop = !failedCall && isDrop(event.tokens.cacheRead, previousPrompt);
+		const pause = drop && since === "user" && prompt >= (previousPrompt ?? 0) / 2;
+		clock += CALL_GAP_MS + (pause ? PAUSE_MS : 0);
+		const at = clock;
+		const simCall: SimCall = {
+			prompt,
+			cacheable: pause ? Math.min(prompt, previousPrompt ?? 0) : event.tokens.cacheRead,
+			output: event.tokens.output,
+			error: failedCall,
+			at,
+			ladderRung: decision.rung,
+			implementing: decision.phase === "implementing",
+			cut: drop && !pause,
+		};
+		if (!failedCall) since = "call";
+		let used = decision.rung;
+		let why: string | undefined;
+		if (stepping === "cache-aware") {
+			const state = rungCacheFromBranch(branch, session);
+			const choice = chooseRung({
+				ladderRung: decision.rung,
+				rungs: infos,
+				caches: state.caches,
+				now: at,
+				prompt,
+				cacheable: Math.min(prompt, state.lastPrompt ?? 0),
+				output: state.output,
+				growth: state.growth,
+			});
+			used = choice.rung;
+			why = choice.why;
+		}
+		const rung = rungs.find((r) => r.index === used);
+		if (!rung) throw new Error(`rung ${used} not resolved`);
 		const model = rung.model;
-		const modelRef = `${model.provider}/${model.id}`;
+		const info = infos[used] as RungInfo;
 		const entry: CallEntry = {
 			v: 1,
-			rung: decision.rung,
+			rung: used,
 			phase: decision.phase,
 			reason: decision.reason,
 			...(decision.trigger ? { trigger: decision.trigger } : {}),
-			model: modelRef,
-			thinking: callThinking(rung, model, session),
+			model: refOf[used] as string,
+			thinking: thinkingOf[used] as string,
 		};
-		push({ type: "custom", customType: CALL_TYPE, data: entry });
+		// The ladder's own rung is recorded next to the rung used (the live call entry gains the same field).
+		push({ type: "custom", customType: CALL_TYPE, data: { ...entry, ladderRung: decision.rung } });
 
-		// A cache holds what was sent with the same key before; what this call lost is billed as uncached input.
-		const key = cacheKey === "rung" ? `${modelRef}:${entry.thinking}` : modelRef;
-		const prompt = event.tokens.input + event.tokens.cacheRead;
-		const hit = Math.min(event.tokens.cacheRead, cached.get(key) ?? 0);
-		const recorded = { ...event.tokens, input: prompt - hit, cacheRead: hit };
-		if (!event.error) cached.set(key, prompt);
+		const recorded = applyCall(cached, simCall, info);
+		if (!failedCall) previousPrompt = prompt;
+		sim.push(simCall);
 
-		const tool = event.error ? null : (event.tool ?? null);
-		const id = `call_${callId++}`;
-		const content = tool ? [{ type: "toolCall", id, name: tool, arguments: event.args ?? {} }] : [];
-		const stopReason: AssistantMessage["stopReason"] = event.error ? "error" : tool ? "toolUse" : "stop";
+		const tool = failedCall ? null : (event.tool ?? null);
+		const toolCalls = tool
+			? [{ tool, args: event.args, failed: event.failed === true }, ...(event.extraTools ?? [])]
+			: [];
+		const ids = toolCalls.map(() => `call_${callId++}`);
+		const content = toolCalls.map((t, i) => ({ type: "toolCall", id: ids[i], name: t.tool, arguments: t.args ?? {} }));
+		const stopReason: AssistantMessage["stopReason"] = event.aborted
+			? "aborted"
+			: event.error
+				? "error"
+				: tool
+					? "toolUse"
+					: "stop";
 		const usage = usageFor(model, recorded);
-		const message = { role: "assistant", content, stopReason, usage };
+		const message = { role: "assistant", content, stopReason, usage, timestamp: at };
 		messages.push(message);
 		branch.push({ type: "message", message });
-		sharedBranch.push({ type: "message", message: { ...message, usage: usageFor(model, event.tokens) } });
+		const sharedTokens = callTokens(model.cost, prompt, simCall.cacheable, event.tokens.output);
+		sharedBranch.push({ type: "message", message: { ...message, usage: usageFor(model, sharedTokens) } });
 
 		calls.push({
 			index: calls.length,
-			rung: decision.rung,
+			rung: used,
+			ladderRung: decision.rung,
+			...(why && why !== "ladder" ? { why } : {}),
 			reason: decision.reason,
 			...(decision.trigger
 				? { trigger: `${decision.trigger.kind}: ${decision.trigger.detail || decision.trigger.tool}` }
 				: {}),
-			model: modelRef,
+			model: entry.model,
 			thinking: entry.thinking,
 			tool,
 			failed: event.failed === true,
-			error: event.error === true,
+			error: failedCall,
 			tokens: event.tokens,
 			recorded,
 			cost: usage.cost.total,
-			flatCost: usageFor(rung0, event.tokens).cost.total,
+			flatCost: tokensCost(applyCall(flatCache, simCall, infos[0] as RungInfo), rung0.cost),
 		});
 
-		if (tool) {
-			const result = { role: "toolResult", toolCallId: id, toolName: tool, isError: event.failed === true };
+		toolCalls.forEach((t, i) => {
+			const result = { role: "toolResult", toolCallId: ids[i], toolName: t.tool, isError: t.failed === true };
 			messages.push(result);
 			push({ type: "message", message: result });
-		}
+		});
 	}
 
 	const { table, ...summary } = accountingSummary(branch, config, registry);
@@ -307,10 +441,11 @@ export function runTrace(
 	return {
 		ladder: ladder.name,
 		label: ladder.label,
-		rungs: rungs.map((r) => ({
+		stepping,
+		rungs: rungs.map((r, i) => ({
 			rung: r.index,
-			model: `${r.model.provider}/${r.model.id}`,
-			thinking: callThinking(r, r.model, session),
+			model: refOf[i] as string,
+			thinking: thinkingOf[i] as string,
 			prices: r.model.cost,
 		})),
 		calls,
@@ -320,5 +455,6 @@ export function runTrace(
 		session: figures(summary),
 		flatCheck: { accounting, direct, diffPct: ((accounting - direct) / direct) * 100 },
 		sharedCache: { implementing: figures(shared.perPhase.implementing), session: figures(shared) },
+		sim: { calls: sim, rungs: infos },
 	};
 }

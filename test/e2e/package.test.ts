@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { type MockLlm, startMockLlm } from "../helpers/mock-llm.ts";
@@ -65,6 +65,7 @@ describe("the npm tarball, installed as a pi package", () => {
 				"CHANGELOG.md",
 				"LICENSE",
 				"README.md",
+				"bin/pi-plan-stepdown.mjs",
 				"models.example.json",
 				"package.json",
 				"plan-stepdown.schema.json",
@@ -73,10 +74,12 @@ describe("the npm tarball, installed as a pi package", () => {
 		);
 		const manifest = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")) as {
 			pi: { extensions: string[] };
+			bin: Record<string, string>;
 			dependencies?: unknown;
 			peerDependencies: Record<string, string>;
 		};
 		assert.deepEqual(manifest.pi.extensions, ["./src/index.ts"]);
+		assert.deepEqual(manifest.bin, { "pi-plan-stepdown": "bin/pi-plan-stepdown.mjs" });
 		assert.equal(manifest.dependencies, undefined, "nothing to install: pi provides what we import");
 		assert.deepEqual(manifest.peerDependencies, {
 			"@mariozechner/pi-ai": "*",
@@ -86,6 +89,33 @@ describe("the npm tarball, installed as a pi package", () => {
 		for (let dir = packageDir; dir !== "/"; dir = join(dir, "..")) {
 			assert.ok(!existsSync(join(dir, "node_modules")), `no node_modules above the package: ${dir}`);
 		}
+	});
+
+	test("the replay command runs from the installed package on plain node, with only its peers beside it", () => {
+		// As npx lays it out: node_modules/pi-plan-stepdown (the unpacked tarball) next to its peer dependencies.
+		const modules = join(sb.root, "npx", "node_modules");
+		cpSync(packageDir, join(modules, "pi-plan-stepdown"), { recursive: true });
+		for (const peer of ["@mariozechner", "typebox"])
+			symlinkSync(join(REPO_ROOT, "node_modules", peer), join(modules, peer));
+		const config = join(sb.root, "ladder.json");
+		writeFileSync(
+			config,
+			JSON.stringify({ provider: "openai", ladder: [{ modelId: "gpt-5.5" }, { modelId: "gpt-5.4-mini" }] }),
+		);
+		const session = join(REPO_ROOT, "test", "fixtures", "pi-sessions", "pi-0.73.1-e2e.jsonl");
+		const run = spawnSync(
+			process.execPath,
+			[join(modules, "pi-plan-stepdown", "bin", "pi-plan-stepdown.mjs"), "replay", session, "--config", config],
+			{
+				cwd: sb.projectDir,
+				encoding: "utf8",
+				env: { PATH: process.env.PATH, HOME: sb.homeDir, PI_CODING_AGENT_DIR: sb.agentDir },
+			},
+		);
+		assert.equal(run.status, 0, run.stderr);
+		assert.match(run.stdout, /replay on .*ladder\.json \(cache-aware stepping\): 7 calls/);
+		assert.match(run.stdout, /openai\/gpt-5\.4-mini/);
+		assert.match(run.stdout, /identical tokens/);
 	});
 
 	test("pi install -l <dir>, then plan, approve and implement with no -e", async () => {

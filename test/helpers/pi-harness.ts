@@ -11,6 +11,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import {
+	cpSync,
 	existsSync,
 	mkdirSync,
 	mkdtempSync,
@@ -21,7 +22,7 @@ import {
 	writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { StringDecoder } from "node:string_decoder";
 import { fileURLToPath } from "node:url";
 import type { MockLlm, MockProvider } from "./mock-llm.js";
@@ -112,6 +113,10 @@ export function makeSandbox(opts: SandboxOptions = {}): Sandbox {
 		homeDir,
 		projectDir,
 		cleanup() {
+			// PI_E2E_KEEP_SESSIONS=<dir>: keep the session files pi wrote (fixtures for the replay), one folder per sandbox.
+			const keep = process.env.PI_E2E_KEEP_SESSIONS;
+			const sessions = join(agentDir, "sessions");
+			if (keep && existsSync(sessions)) cpSync(sessions, join(keep, basename(root)), { recursive: true });
 			rmSync(root, { recursive: true, force: true });
 		},
 	};

@@ -1,0 +1,46 @@
+/** The README's bench section, written from the results (between the bench markers), so it never drifts. */
+import type { BenchResults } from "./run.ts";
+
+export const START = "<!-- bench:start -->";
+export const END = "<!-- bench:end -->";
+
+export function withBenchBlock(readme: string, block: string[]): string {
+	const a = readme.indexOf(START);
+	const b = readme.indexOf(END);
+	if (a < 0 || b < a) throw new Error("README: bench markers not found");
+	return `${readme.slice(0, a + START.length)}\n${block.join("\n")}\n${readme.slice(b)}`;
+}
+
+const usd = (n: number) => `$${n.toFixed(2)}`;
+const signed = (n: number) => `${n >= 0 ? "+" : "−"}${Math.abs(n).toFixed(1)}%`;
+
+export function readmeBlock(r: BenchResults): string[] {
+	const m = r.machine;
+	const out = [
+		`Measured ${r.date.slice(0, 10)} on ${m.os.split(" ")[0]} ${m.cpu.split(" ").slice(0, 2).join(" ")}, ${m.cores} cores, Node ${m.node.slice(1)}, pi ${r.versions.piCodingAgent} (\`src/\` loaded with ${r.options.loader}, as pi loads it).`,
+		"",
+		"| What | Target | Measured | |",
+		"|---|---|---|---|",
+	];
+	for (const t of r.targets)
+		out.push(`| ${t.description} | ${t.target} | ${t.value} | ${t.met ? "met" : "**not met**"} |`);
+	out.push(
+		"",
+		"Stepping on every trace (whole session, $ at pi-ai's prices; % of flat rung 0; the limit is the cheapest choice of",
+		"rungs with full knowledge of the trace, under the same rule and cache model):",
+		"",
+		"| Trace | Ladder | Calls | Per-call | Cache-aware | Limit | Cache-aware vs per-call | vs limit |",
+		"|---|---|---:|---:|---:|---:|---:|---:|",
+	);
+	for (const x of r.stepping) {
+		out.push(
+			`| ${x.trace} | ${x.ladder} | ${x.calls} | ${usd(x["per-call"].session.cost)} (${x["per-call"].session.pct.toFixed(1)}%) | ${usd(x["cache-aware"].session.cost)} (${x["cache-aware"].session.pct.toFixed(1)}%) | ${usd(x.limit.cost)}${x.limit.exact ? "" : "*"} | ${signed(x.awareVsPerCallPct)} | ${signed(x.awareVsLimitPct)} |`,
+		);
+	}
+	out.push(
+		"",
+		"\\* beam search capped at " +
+			`${r.options.limitWidth ?? "?"} states per call: an upper bound of the limit, so the true gap may be larger.`,
+	);
+	return out;
+}
