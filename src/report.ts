@@ -65,6 +65,10 @@ export function stepdownReport(input: ReportInput): string {
 		lines.push("", "config errors:");
 		for (const issue of resolved.issues) lines.push(`  ✗ ${formatIssue(issue)}`);
 	}
+	if (resolved.warnings?.length) {
+		lines.push("", "config warnings (ignored settings):");
+		for (const issue of resolved.warnings) lines.push(`  ! ${formatIssue(issue)}`);
+	}
 	if (input.extra?.length) lines.push("", ...input.extra);
 	return lines.join("\n");
 }
