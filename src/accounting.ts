@@ -122,7 +122,8 @@ interface BranchEntry {
 	message?: {
 		role?: string;
 		stopReason?: string;
-		usage?: Partial<Tokens> & { cost?: { total?: number } };
+		/** Validated by readUsage: a session file is user data. */
+		usage?: unknown;
 	};
 }
 
