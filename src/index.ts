@@ -9,9 +9,10 @@ import type { ExtensionAPI, ExtensionContext } from "@mariozechner/pi-coding-age
 import { getAgentDir } from "@mariozechner/pi-coding-agent";
 import { accountingSummary, summaryLine } from "./accounting.ts";
 import { attach, detach, isAttached, realModel } from "./attach.ts";
-import { checkPlanBash, invalidPatterns } from "./bash-guard.ts";
+import { invalidPatterns } from "./bash-guard.ts";
 import { flagOrderMessage, outputMode, swallowedValue, writeRealStdout } from "./cli.ts";
 import { formatIssue, type ResolvedConfig, readLayers, resolveConfig } from "./config.ts";
+import { installSalt } from "./install-salt.ts";
 import {
 	auxiliaryDecision,
 	currentSegment,
@@ -21,6 +22,8 @@ import {
 	type Mode,
 	toCallMessages,
 } from "./ladder.ts";
+import { planBashBlockReason, planBashDecision, planBashResultNote, planProtection } from "./plan-bash.ts";
+import { probeSandbox } from "./plan-sandbox.ts";
 import { KICKOFF_TEXT, refineText, toolsForMode, WRITE_TOOLS } from "./prompts.ts";
 import { type RungView, statusText, stepdownReport } from "./report.ts";
 import { type LadderResolution, planCall, type RegistryLike, resolveLadder } from "./resolve.ts";
@@ -383,7 +386,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			webSearchContextSize: plan.webSearchContextSize,
 			env: process.env,
 			localTimezone: machine().timezone,
-			cacheKey: cacheKey(resolved.config.openaiPromptCache.keyPrefix, ctxRef?.cwd ?? process.cwd()),
+			cacheKey: cacheKey(resolved.config.openaiPromptCache.keyPrefix, ctxRef?.cwd ?? process.cwd(), getAgentDir()),
 		});
 		const next = rewritePayload(event.payload, wire);
 		return next === event.payload ? undefined : next;
@@ -399,16 +402,22 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			};
 		}
 		if (name === "bash") {
-			const command = String((event.input as { command?: unknown }).command ?? "");
-			const verdict = checkPlanBash(command, resolved.config.planBash);
-			if (!verdict.ok) {
-				return {
-					block: true,
-					reason: `plan-stepdown: refused while planning: ${verdict.reason}. Only read-only commands run in plan mode.\nCommand: ${command}`,
-				};
-			}
+			const input = event.input as { command?: unknown };
+			const command = String(input.command ?? "");
+			const protection = planProtection(resolved.config.planBash, probeSandbox());
+			const decision = planBashDecision(command, resolved.config.planBash, protection);
+			if (decision.action === "block") return { block: true, reason: planBashBlockReason(decision.reason, command) };
+			// pi runs the (mutated) input: inside the sandbox when there is one, unchanged after the parser said yes.
+			input.command = decision.command;
 		}
 		return undefined;
+	});
+
+	pi.on("tool_result", async (event) => {
+		if (state.mode !== "planning" || event.toolName !== "bash") return undefined;
+		const text = event.content.map((c) => (c.type === "text" ? c.text : "")).join("\n");
+		const note = planBashResultNote(text);
+		return note ? { content: [...event.content, { type: "text" as const, text: note }] } : undefined;
 	});
 
 	pi.on("agent_end", async (event, ctx) => {
@@ -549,9 +558,11 @@ function machine() {
 }
 
 let lastKey: { prefix: string; cwd: string; key: string } | undefined;
-function cacheKey(prefix: string, cwd: string): string {
+let salt: string | undefined;
+function cacheKey(prefix: string, cwd: string, agentDir: string): string {
 	if (lastKey?.prefix !== prefix || lastKey.cwd !== cwd) {
-		lastKey = { prefix, cwd, key: promptCacheKey(prefix, machine().username, cwd) };
+		salt ??= installSalt(agentDir);
+		lastKey = { prefix, cwd, key: promptCacheKey(prefix, machine().username, cwd, salt) };
 	}
 	return lastKey.key;
 }
