@@ -109,6 +109,9 @@ const REFUSED_NODES: Record<string, string> = {
 const unescapeUnquoted = (s: string) => s.replace(/\\\n/g, "").replace(/\\(.)/gs, "$1");
 const unescapeDouble = (s: string) => s.replace(/\\\n/g, "").replace(/\\([$`"\\])/g, "$1");
 
+/** Unquoted pattern characters: `*`, `?`, a bracket expression, a brace list or sequence (a lone `[` is a command). */
+const GLOB = /[*?]|\[.*\]|\{.*(,|\.\.).*\}/s;
+
 /** The value of a word when it is known without expansion, else undefined. */
 export function staticWord(word: unknown): string | undefined {
 	let out = "";
@@ -117,7 +120,7 @@ export function staticWord(word: unknown): string | undefined {
 		if (type === "Lit") {
 			const raw = String(get(part, "Value"));
 			// Unquoted glob or brace characters expand to names chosen by whoever controls the directory.
-			if (/[*?[{]/.test(raw.replace(/\\./gs, ""))) return undefined;
+			if (GLOB.test(raw.replace(/\\./gs, ""))) return undefined;
 			out += unescapeUnquoted(raw);
 		} else if (type === "SglQuoted") {
 			if (get(part, "Dollar")) return undefined; // $'\x2d…' hides its value behind escapes
@@ -205,18 +208,36 @@ const RULES: Record<string, Rule> = {
 	hostname: (args) => (args.length === 0 ? undefined : "hostname with arguments can change the host name"),
 	yq: (args) => needStatic("yq", args) ?? refuseOptions("yq", args, /^(-i|--inplace|-[a-zA-Z]*i)/),
 	test: (args) => testRule(args),
+	read: (args) => readRule(args),
 	"[": (args) => testRule(args),
 	git: (args) => gitRule(args),
-	npm: (args) => packageManagerRule("npm", args),
-	pnpm: (args) => packageManagerRule("pnpm", args),
-	yarn: (args) => packageManagerRule("yarn", args),
 };
 
+/**
+ * Only `--version`: interpreters and build tools run code, and package managers write (npm ls still writes its
+ * debug log under ~/.npm/_logs; npm view and outdated go to the network). The sandbox runs them all read-only.
+ */
 const VERSION_ONLY = new Set(
-	"node python python3 go cargo rustc java javac tsc deno bun ruby perl php gcc clang make cmake docker".split(" "),
+	"node python python3 go cargo rustc java javac tsc deno bun ruby perl php gcc clang make cmake docker npm pnpm yarn npx".split(
+		" ",
+	),
 );
 
 const operands = (args: readonly Arg[]) => args.filter((a) => !isOption(a));
+
+/** read: into shell-local names only (an exported PAGER or GIT_* read from a file would run code later). */
+function readRule(args: readonly Arg[]): string | undefined {
+	for (let i = 0; i < args.length; i++) {
+		const a = args[i].text;
+		if (a === undefined) return "read needs literal arguments in plan mode";
+		if (/^-[dnNpt]$/.test(a)) i++;
+		else if (/^-[rs]+$/.test(a)) continue;
+		else if (a.startsWith("-")) return `read ${a} is not on the read-only list`;
+		else if (checkName(a, true) && !LOCAL_NAME.test(a))
+			return `read into ${a} is refused (environment variables can make tools run code)`;
+	}
+	return undefined;
+}
 
 function testRule(args: readonly Arg[]): string | undefined {
 	const bad = args.find((a) => a.text !== undefined && /^-(eq|ne|lt|le|gt|ge|v)$/.test(a.text));
@@ -450,32 +471,6 @@ function listingOnly(sub: string, texts: readonly string[], positional: readonly
 	const bad = texts.find((t) => t.startsWith("-") && !LISTING_FLAG.test(t));
 	if (bad) return `git ${sub} ${bad} is not a listing option`;
 	if (positional.length > 0 && !texts.some((t) => LISTING_MODE.test(t))) return `git ${sub} <name> creates a ${sub}`;
-	return undefined;
-}
-
-const PM_READ = new Set([
-	"ls",
-	"list",
-	"view",
-	"info",
-	"why",
-	"outdated",
-	"explain",
-	"audit",
-	"-v",
-	"--version",
-	"version",
-]);
-
-function packageManagerRule(name: string, args: readonly Arg[]): string | undefined {
-	if (!allStatic(args)) return `${name} needs literal arguments in plan mode`;
-	const texts = args.map((a) => a.text ?? "");
-	const sub = texts.find((t) => !t.startsWith("-")) ?? texts[0];
-	if (sub === undefined || !PM_READ.has(sub)) return `${name} ${sub ?? ""} is not on the read-only list`.trim();
-	if (texts.includes("fix")) return `${name} audit fix writes`;
-	if (texts.some((t) => /^--(prefix|userconfig|globalconfig|script-shell|node-options)/.test(t))) {
-		return `${name} option can change what runs`;
-	}
 	return undefined;
 }
 

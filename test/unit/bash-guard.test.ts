@@ -16,7 +16,7 @@ describe("checkPlanBash: read-only commands while planning", () => {
 		"rg TODO",
 		"sed -n 1,20p file",
 		"cd src && ls",
-		"npm ls",
+		"npm --version",
 		"node --version",
 		"LC_ALL=C env",
 		"jq .name package.json",
