@@ -11,7 +11,7 @@ import { probeSandbox } from "../../src/plan-sandbox.ts";
 import { type MockReply, startMockLlm } from "../helpers/mock-llm.ts";
 import { makeSandbox, runPi } from "../helpers/pi-harness.ts";
 import { differences, type Scratch, snapshot } from "../helpers/scratch-repo.ts";
-import { bash, PLAN_TEXT, PROVIDERS, SAME_PROVIDER_LADDER, USER_SETTINGS } from "./fixtures.ts";
+import { bash, PARSER_MODE, PLAN_TEXT, PROVIDERS, SAME_PROVIDER_LADDER, USER_SETTINGS } from "./fixtures.ts";
 
 const ATTEMPTS = [
 	"rm -f hello.txt",
@@ -30,7 +30,7 @@ const ATTEMPTS = [
 ];
 const hasSandbox = probeSandbox().kind === "bubblewrap";
 
-async function planWithAttempts(t: TestContext, globalConfig: unknown) {
+async function planWithAttempts(t: TestContext, agentFiles: Record<string, string>) {
 	const script: MockReply[] = [...ATTEMPTS.map((c) => bash(c)), { text: PLAN_TEXT }];
 	const mock = await startMockLlm({ providers: PROVIDERS, script });
 	const sb = makeSandbox({
@@ -38,7 +38,7 @@ async function planWithAttempts(t: TestContext, globalConfig: unknown) {
 		settings: USER_SETTINGS,
 		planConfig: SAME_PROVIDER_LADDER,
 		files: { "hello.txt": "keep me\n" },
-		agentFiles: globalConfig ? { "plan-stepdown.json": JSON.stringify(globalConfig) } : {},
+		agentFiles,
 	});
 	t.after(async () => {
 		sb.cleanup();
@@ -62,7 +62,7 @@ describe("plan mode on the real pi binary: a planner that tries to write changes
 	test("sandbox (bubblewrap): the commands run, the OS refuses every write, the results say read-only", {
 		skip: !hasSandbox && "bwrap cannot start here",
 	}, async (t) => {
-		const { r, mock, changed } = await planWithAttempts(t, undefined);
+		const { r, mock, changed } = await planWithAttempts(t, {});
 		assert.equal(r.code, 0, r.stderr);
 		assert.equal(r.stdout, `${PLAN_TEXT}\n`);
 		assert.deepEqual(changed, [], "nothing in the project changed");
@@ -75,7 +75,7 @@ describe("plan mode on the real pi binary: a planner that tries to write changes
 	});
 
 	test("parser fallback (planBash.sandbox off in the user's config): every attempt is refused before it runs", async (t) => {
-		const { r, mock, changed } = await planWithAttempts(t, { planBash: { sandbox: "off" } });
+		const { r, mock, changed } = await planWithAttempts(t, PARSER_MODE);
 		assert.equal(r.code, 0, r.stderr);
 		assert.deepEqual(changed, [], "nothing in the project changed");
 		const results = mock.requests.slice(1).map((q) => q.toolResults.map((x) => x.text).join("\n"));

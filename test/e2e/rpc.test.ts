@@ -27,6 +27,7 @@ import {
 	bash,
 	CROSS_PROVIDER_LADDER,
 	CROSS_RUNGS,
+	PARSER_MODE,
 	PLAN_TEXT,
 	PLAN_TOOLS,
 	PROVIDERS,
@@ -51,9 +52,14 @@ interface Rig {
 	finish(): Promise<void>;
 }
 
-async function rig(t: TestContext, files: Record<string, string> = {}, extensions: string[] = []): Promise<Rig> {
+async function rig(
+	t: TestContext,
+	files: Record<string, string> = {},
+	extensions: string[] = [],
+	agentFiles: Record<string, string> = {},
+): Promise<Rig> {
 	const mock = await startMockLlm({ providers: PROVIDERS, script: [] });
-	const sandbox = makeSandbox({ mock, settings: USER_SETTINGS, planConfig: CROSS_PROVIDER_LADDER, files });
+	const sandbox = makeSandbox({ mock, settings: USER_SETTINGS, planConfig: CROSS_PROVIDER_LADDER, files, agentFiles });
 	const settingsBefore = settingsBytes(sandbox);
 	const rpc = startPiRpc(sandbox, [], { extension: [".", ...extensions] });
 	t.after(async () => {
@@ -388,8 +394,8 @@ test("auto-approve planning: write is in the run but hidden; called anyway it is
 	assertSettingsUnchanged(sandbox, settingsBefore);
 });
 
-test("planning: mutating bash (rm, touch) is refused, read-only bash (ls) runs", async (t) => {
-	const { mock, sandbox, rpc, finish } = await rig(t, { "keep.txt": "keep me\n" });
+test("planning (parser allow-list): mutating bash (rm, touch) is refused, read-only bash (ls) runs", async (t) => {
+	const { mock, sandbox, rpc, finish } = await rig(t, { "keep.txt": "keep me\n" }, [], PARSER_MODE);
 	mock.setScript([bash("rm keep.txt"), bash("touch x"), bash("ls"), { text: PLAN_TEXT }]);
 	const dialog = await planUntilDialog(rpc, "Clean up the project");
 
