@@ -1,6 +1,6 @@
 /** Config input that must not hang or crash pi: each case was a reproduction in issue 10. */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,13 +19,17 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const messages = (layers: LayerInput[]) => resolveConfig(layers).issues.map(formatIssue);
 const text = (source: string, t: string): LayerInput => ({ source, text: t });
 
-/** A project whose .pi/plan-stepdown.json is `make(path)`; returns the layers as pi reads them. */
-function project(name: string, make: (path: string) => void): LayerInput[] {
+/** A project whose .pi/plan-stepdown.json is `make(path)`; returns its directory. */
+function makeProject(name: string, make: (path: string) => void): string {
 	const cwd = join(dir, name);
 	mkdirSync(join(cwd, ".pi"), { recursive: true });
 	make(join(cwd, ".pi", "plan-stepdown.json"));
-	return readLayers(join(dir, "no-agent"), cwd, undefined);
+	return cwd;
 }
+
+/** The same, read in this process as pi reads it (only for files that cannot block). */
+const project = (name: string, make: (path: string) => void): LayerInput[] =>
+	readLayers(join(dir, "no-agent"), makeProject(name, make), undefined);
 
 /** Fails the test instead of hanging the suite when a read blocks. */
 function withinSeconds<T>(seconds: number, fn: () => T): T {
@@ -35,23 +39,38 @@ function withinSeconds<T>(seconds: number, fn: () => T): T {
 	return result;
 }
 
+/**
+ * The config issues for a project, computed in a child process with a deadline: a read that blocks (a FIFO opened
+ * for reading waits for a writer) would block this process's event loop, and no in-process timeout could fire.
+ */
+function messagesInChild(cwd: string): string[] {
+	const script = `import { readLayers, resolveConfig, formatIssue } from ${JSON.stringify(new URL("../../src/config.ts", import.meta.url).href)};
+process.stdout.write(JSON.stringify(resolveConfig(readLayers(${JSON.stringify(join(dir, "no-agent"))}, ${JSON.stringify(cwd)}, undefined)).issues.map(formatIssue)));`;
+	const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+		encoding: "utf8",
+		timeout: 10_000,
+		killSignal: "SIGKILL",
+	});
+	assert.equal(child.error, undefined, "reading the config blocked (killed after 10 s)");
+	assert.equal(child.status, 0, child.stderr);
+	return JSON.parse(child.stdout) as string[];
+}
+
 describe("reading config files: regular files only, bounded", () => {
 	test("a FIFO is refused without blocking", () => {
-		const layers = project("fifo", (p) => execFileSync("mkfifo", [p]));
-		const issues = withinSeconds(2, () => messages(layers));
+		const issues = messagesInChild(makeProject("fifo", (p) => execFileSync("mkfifo", [p])));
 		assert.equal(issues.length, 1);
 		assert.match(issues[0], /\.pi\/plan-stepdown\.json: cannot read: not a regular file \(a FIFO\)$/);
 	});
 	test("a committed symlink to /dev/zero is refused unread", () => {
-		const layers = project("zero", (p) => symlinkSync("/dev/zero", p));
-		const issues = withinSeconds(2, () => messages(layers));
+		const issues = messagesInChild(makeProject("zero", (p) => symlinkSync("/dev/zero", p)));
 		assert.match(issues[0], /plan-stepdown\.json: cannot read: not a regular file \(a character device\)$/);
 	});
 	test("a symlink to a FIFO is refused", () => {
 		const fifo = join(dir, "a-fifo");
 		execFileSync("mkfifo", [fifo]);
-		const layers = project("fifo-link", (p) => symlinkSync(fifo, p));
-		assert.match(withinSeconds(2, () => messages(layers))[0], /not a regular file \(a FIFO\)/);
+		const issues = messagesInChild(makeProject("fifo-link", (p) => symlinkSync(fifo, p)));
+		assert.match(issues[0], /not a regular file \(a FIFO\)/);
 	});
 	test("a directory, a symlink loop and EACCES name the file and the real error", () => {
 		assert.match(
