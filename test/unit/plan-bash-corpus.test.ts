@@ -97,7 +97,7 @@ async function runExpectingNoChange(
 }
 
 const BATCH = 25;
-const CONCURRENCY = 4;
+const CONCURRENCY = 6;
 /** Editors and loops that the sandbox keeps from finishing (vi waiting, `until rm f`) are cut off here. */
 const TIMEOUT_MS = 2_000;
 
