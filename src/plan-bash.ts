@@ -24,6 +24,15 @@ export function protectionLabel(protection: Protection): string {
 	return protection.kind === "sandbox" ? `sandbox: ${protection.sandbox}` : "parser allow-list";
 }
 
+/**
+ * One line for /plan and /stepdown: which protection is active and, for the parser, why the sandbox is not used,
+ * e.g. "plan-mode bash: parser allow-list (bubblewrap cannot start: bwrap: No permissions to create new namespace)".
+ */
+export function protectionNote(protection: Protection): string {
+	const why = protection.kind === "parser" && protection.why ? ` (${protection.why})` : "";
+	return `plan-mode bash: ${protectionLabel(protection)}${why}`;
+}
+
 /** The protection in force: the sandbox when it is enabled and could start, else the parser. */
 export function planProtection(
 	config: Pick<PlanBashConfig, "sandbox">,

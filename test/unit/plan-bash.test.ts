@@ -9,6 +9,7 @@ import {
 	planBashResultNote,
 	planProtection,
 	protectionLabel,
+	protectionNote,
 } from "../../src/plan-bash.ts";
 import { bwrapArgs, sandboxExecProfile, sandboxedCommand, sandboxFor, shellQuote } from "../../src/plan-sandbox.ts";
 import { compilePattern, safeTest } from "../../src/safe-regex.ts";
@@ -74,6 +75,11 @@ describe("planBashDecision", () => {
 		});
 		assert.equal(protectionLabel(sandbox), "sandbox: bubblewrap");
 		assert.equal(protectionLabel(parser), "parser allow-list");
+		assert.equal(protectionNote(sandbox), "plan-mode bash: sandbox: bubblewrap");
+		assert.equal(
+			protectionNote({ kind: "parser", why: "bubblewrap cannot start: no namespaces" }),
+			"plan-mode bash: parser allow-list (bubblewrap cannot start: no namespaces)",
+		);
 	});
 	test("the block reason and the read-only note", () => {
 		assert.match(planBashBlockReason("x", "rm a"), /^plan-stepdown: refused while planning: x\. .*\nCommand: rm a$/s);
