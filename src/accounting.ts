@@ -35,6 +35,8 @@ export interface CallCost {
 	flatTokens: Tokens;
 	cost: number;
 	failed: boolean;
+	/** The assistant message's usage or cost was not plausible numbers (corrupted session): counted as zero. */
+	invalid: boolean;
 	/** Index of the implementation run the call belongs to (a kickoff or a user prompt while implementing starts
 	 * one); -1 for planning calls. */
 	run: number;
@@ -62,6 +64,8 @@ export interface RunTotals extends PhaseTotals {
 export interface Summary {
 	calls: number;
 	failed: number;
+	/** Calls whose recorded usage or cost was unreadable, counted as zero. */
+	invalid: number;
 	cost: number;
 	/** Same tokens priced at rung 0's model; undefined when rung 0's prices are unknown. */
 	flatCost: number | undefined;
@@ -118,7 +122,8 @@ interface BranchEntry {
 	message?: {
 		role?: string;
 		stopReason?: string;
-		usage?: Partial<Tokens> & { cost?: { total?: number } };
+		/** Validated by readUsage: a session file is user data. */
+		usage?: unknown;
 	};
 }
 
@@ -156,13 +161,8 @@ export function callCosts(branch: readonly BranchEntry[]): CallCost[] {
 			previous = undefined; // a call we did not route (mode off): its model now holds the cache
 			continue;
 		}
-		const usage = entry.message.usage ?? {};
-		const tokens: Tokens = {
-			input: usage.input ?? 0,
-			output: usage.output ?? 0,
-			cacheRead: usage.cacheRead ?? 0,
-			cacheWrite: usage.cacheWrite ?? 0,
-		};
+		const usage = readUsage(entry.message.usage);
+		const tokens = usage.tokens;
 		// Only what the call did not read itself is credited: a provider whose cache survived the switch costs nothing.
 		const switched =
 			previous !== undefined &&
@@ -172,8 +172,9 @@ export function callCosts(branch: readonly BranchEntry[]): CallCost[] {
 			call: open,
 			tokens,
 			flatTokens: flatTokens(tokens, switched ? previous?.prompt : undefined),
-			cost: usage.cost?.total ?? 0,
+			cost: usage.cost,
 			failed: entry.message.stopReason === "error" || entry.message.stopReason === "aborted",
+			invalid: usage.invalid,
 			run: inRun ? run : -1,
 		});
 		// A failed call that sent nothing (no usage) leaves the cache as it was.
@@ -183,6 +184,37 @@ export function callCosts(branch: readonly BranchEntry[]): CallCost[] {
 		open = undefined;
 	}
 	return out;
+}
+
+/** Above these a recorded figure is corruption, not usage: no call reads a billion tokens or costs $10,000. */
+const MAX_TOKENS = 1e9;
+const MAX_COST = 1e4;
+
+const plausible = (v: unknown, max: number): v is number =>
+	typeof v === "number" && Number.isFinite(v) && v >= 0 && v <= max;
+
+/**
+ * Usage as the session recorded it, validated: a missing field is 0; a string, NaN, negative or absurd figure makes
+ * the whole call count as zero (flagged `invalid`), so reports never print $NaN or a savings of millions of percent.
+ */
+export function readUsage(usage: unknown): { tokens: Tokens; cost: number; invalid: boolean } {
+	const zero = { tokens: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }, cost: 0 };
+	if (usage === undefined || usage === null) return { ...zero, invalid: false };
+	if (typeof usage !== "object") return { ...zero, invalid: true };
+	const u = usage as Record<string, unknown>;
+	const fields = ["input", "output", "cacheRead", "cacheWrite"] as const;
+	const tokens = { ...zero.tokens };
+	for (const field of fields) {
+		const v = u[field] ?? 0;
+		if (!plausible(v, MAX_TOKENS)) return { ...zero, invalid: true };
+		tokens[field] = v;
+	}
+	const costField = u.cost;
+	if (costField !== undefined && (typeof costField !== "object" || costField === null))
+		return { ...zero, invalid: true };
+	const total = (costField as Record<string, unknown> | undefined)?.total ?? 0;
+	if (!plausible(total, MAX_COST)) return { ...zero, invalid: true };
+	return { tokens, cost: total, invalid: false };
 }
 
 /** $ per million tokens, as in pi's model table. */
@@ -256,6 +288,7 @@ export function summarize(calls: readonly CallCost[], rung0Prices: Prices | unde
 	const summary: Summary = {
 		calls: calls.length,
 		failed: calls.filter((c) => c.failed).length,
+		invalid: calls.filter((c) => c.invalid).length,
 		cost: all.cost,
 		flatCost: all.flatCost,
 		savings,
@@ -284,13 +317,21 @@ function rung0Prices(config: Config, registry: RegistryLike | undefined): Prices
 	const rung = config.ladder[0];
 	const ref = rung ? rungRef(rung, config) : undefined;
 	const model: Model<Api> | undefined = ref ? registry?.find(ref.provider, ref.id) : undefined;
-	return model?.cost;
+	const cost = model?.cost;
+	// A models.json can say anything: prices that are not plausible numbers give no flat figure rather than $NaN.
+	if (!cost || ![cost.input, cost.output, cost.cacheRead, cost.cacheWrite].every((p) => plausible(p, 1e6))) {
+		return undefined;
+	}
+	return cost;
 }
 
-const usd = (n: number) => `$${n.toFixed(4)}`;
+const usd = (n: number) => (Number.isFinite(n) ? `$${n.toFixed(4)}` : "$?");
+/** A percentage only when it means something: finite and within ±1000%. */
+const pct = (n: number | undefined) =>
+	n !== undefined && Number.isFinite(n) && Math.abs(n) <= 1000 ? `${n.toFixed(1)}%` : "n/a";
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const ofFlat = (t: PhaseTotals) =>
-	t.flatCost ? ` (flat rung 0: ${usd(t.flatCost)}, ${((t.cost / t.flatCost) * 100).toFixed(1)}% of it)` : "";
+	t.flatCost ? ` (flat rung 0: ${usd(t.flatCost)}, ${pct((t.cost / t.flatCost) * 100)} of it)` : "";
 
 const RUNG_HEADER = "  rung  calls   input  output  cache-read      cost  models";
 
@@ -306,8 +347,11 @@ export function costTable(s: Summary): string[] {
 	lines.push(`  total ${plural(s.calls, "call")}${s.failed ? ` (${s.failed} failed)` : ""}: ${usd(s.cost)}`);
 	if (s.flatCost !== undefined) {
 		lines.push(
-			`  flat rung 0 (same tokens at rung 0's prices): ${usd(s.flatCost)}; saved ${usd(s.savings ?? 0)} (${(s.savingsPct ?? 0).toFixed(1)}%)`,
+			`  flat rung 0 (same tokens at rung 0's prices): ${usd(s.flatCost)}; saved ${usd(s.savings ?? 0)} (${pct(s.savingsPct ?? 0)})`,
 		);
+	}
+	if (s.invalid > 0) {
+		lines.push(`  ${plural(s.invalid, "call")} with unreadable usage in the session (counted as $0)`);
 	}
 	const { planning, implementing } = s.perPhase;
 	if (planning.calls > 0 && implementing.calls > 0) {
@@ -342,7 +386,6 @@ export function costTable(s: Summary): string[] {
 }
 
 export function summaryLine(s: Summary): string {
-	const flat =
-		s.flatCost !== undefined ? ` (flat rung 0: ${usd(s.flatCost)}, saved ${(s.savingsPct ?? 0).toFixed(1)}%)` : "";
+	const flat = s.flatCost !== undefined ? ` (flat rung 0: ${usd(s.flatCost)}, saved ${pct(s.savingsPct ?? 0)})` : "";
 	return `plan-stepdown: ${plural(s.calls, "call")}, ${usd(s.cost)}${flat}, ${plural(s.bumps.length, "bump")}`;
 }

@@ -49,7 +49,8 @@ export function createPi0Host(deps: HostDeps): Host {
 			const pending = ours ? pendingDecision : undefined;
 			pendingDecision = undefined;
 			const decision = pending ?? auxiliaryDecision(state.mode, ladderLength(), deps.config().reasoningBump);
-			return deps.route(decision, pending !== undefined, realModel(model), options?.reasoning);
+			const route = deps.route(decision, pending !== undefined, realModel(model), options?.reasoning);
+			return typeof route === "string" ? route : { ...route, cacheRetention: options?.cacheRetention };
 		},
 		async auth(model) {
 			const reg = deps.ctx()?.modelRegistry;

@@ -7,7 +7,6 @@ import type { AssistantMessage } from "@mariozechner/pi-ai";
 import type { ExtensionAPI, ExtensionCommandContext, ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { getAgentDir } from "@mariozechner/pi-coding-agent";
 import { accountingSummary, summaryLine } from "./accounting.ts";
-import { checkPlanBash, invalidPatterns } from "./bash-guard.ts";
 import { outputMode, swallowedValue, within, writeRealStdout } from "./cli.ts";
 import { formatIssue, type ResolvedConfig, readLayers, resolveConfig } from "./config.ts";
 import { type Host, type HostDeps, hasVirtualModels } from "./host.ts";
@@ -15,6 +14,13 @@ import { createPi0Host } from "./host-pi0.ts";
 import { createPi1Host } from "./host-pi1.ts";
 import { KICKOFF_TEXT, KICKOFF_TYPE } from "./ladder.ts";
 import { rewriteForRoute } from "./payload-hook.ts";
+import {
+	planBashBlockReason,
+	planBashDecision,
+	planBashResultNote,
+	planProtection,
+	protectionNote,
+} from "./plan-bash.ts";
 import {
 	AUTO_FLAG,
 	type CallStart,
@@ -26,6 +32,7 @@ import {
 	reduce,
 	refusesInput,
 } from "./plan-mode.ts";
+import { probeSandbox } from "./plan-sandbox.ts";
 import { rungViews, statusFor, stepdownReport } from "./report.ts";
 import { type LadderResolution, resolveLadder, routeCall } from "./resolve.ts";
 import { CALL_TYPE, restoreState, STATE_TYPE, SUMMARY_TYPE } from "./state.ts";
@@ -52,6 +59,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 	});
 
 	const autoFlag = () => pi.getFlag(AUTO_FLAG) === true;
+	const protection = () => planProtection(resolved.config.planBash, probeSandbox());
 	const report = (error: unknown) =>
 		say(ctxRef, `plan-stepdown: ${error instanceof Error ? error.message : String(error)}`, "error");
 	const say = (ctx: ExtensionContext | undefined, text: string, level: "info" | "warning" | "error") => {
@@ -62,15 +70,6 @@ export default function planStepdown(pi: ExtensionAPI): void {
 	const loadConfig = (ctx: ExtensionContext) => {
 		const cliFile = pi.getFlag(FLAG_CONFIG);
 		resolved = resolveConfig(readLayers(getAgentDir(), ctx.cwd, typeof cliFile === "string" ? cliFile : undefined));
-		for (const key of ["allow", "deny"] as const) {
-			for (const p of invalidPatterns(resolved.config.planBash[key])) {
-				resolved.issues.push({
-					source: "config",
-					path: "",
-					message: `planBash.${key}: invalid regular expression ${p}`,
-				});
-			}
-		}
 	};
 	const ladder = (): LadderResolution =>
 		ctxRef
@@ -237,18 +236,26 @@ export default function planStepdown(pi: ExtensionAPI): void {
 
 	pi.on("before_provider_request", (event) => {
 		const route = host.payloadRoute();
-		return route ? rewriteForRoute(route, event.payload, resolved.config, ctxRef?.cwd ?? process.cwd()) : undefined;
+		if (!route) return undefined;
+		return rewriteForRoute(route, event.payload, resolved.config, ctxRef?.cwd ?? process.cwd(), getAgentDir());
 	});
 
 	pi.on("tool_call", async (event) => {
 		const refusal = planToolRefusal(state, event.toolName, resolved.config.tools.plan);
 		if (refusal) return { block: true, reason: refusal };
 		if (state.mode !== "planning" || event.toolName !== "bash") return undefined;
-		const command = String((event.input as { command?: unknown }).command ?? "");
-		const verdict = checkPlanBash(command, resolved.config.planBash);
-		if (verdict.ok) return undefined;
-		const reason = `plan-stepdown: refused while planning: ${verdict.reason}. Only read-only commands run in plan mode.\nCommand: ${command}`;
-		return { block: true, reason };
+		const input = event.input as { command?: unknown };
+		const command = String(input.command ?? "");
+		const decision = planBashDecision(command, resolved.config.planBash, protection());
+		if (decision.action === "block") return { block: true, reason: planBashBlockReason(decision.reason, command) };
+		// pi runs the (mutated) input: inside the sandbox when there is one, unchanged after the parser said yes.
+		input.command = decision.command;
+		return undefined;
+	});
+	pi.on("tool_result", async (event) => {
+		if (state.mode !== "planning" || event.toolName !== "bash") return undefined;
+		const note = planBashResultNote(event.content.map((c) => (c.type === "text" ? c.text : "")).join("\n"));
+		return note ? { content: [...event.content, { type: "text" as const, text: note }] } : undefined;
 	});
 
 	// ---------------------------------------------------------------- commands
@@ -277,6 +284,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 						? `[0] ${top.model.provider}/${top.model.id}:${top.thinking ?? pi.getThinkingLevel()}`
 						: "your current model",
 					ladderEmpty: resolved.config.ladder.length === 0,
+					protection: protectionNote(protection()),
 				},
 				ctx,
 			);
@@ -299,6 +307,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 				problems,
 				lastCall: state.lastCall,
 				piLine: host.line,
+				protection: protectionNote(protection()),
 				extra: summary.calls > 0 ? summary.table : undefined,
 			});
 			if (ctx.hasUI) ctx.ui.notify(text, "info");

@@ -4,13 +4,20 @@
  * rewrite itself.
  */
 import { userInfo } from "node:os";
+import { installSalt } from "./install-salt.ts";
 import type { CallRoute } from "./resolve.ts";
 import { detectFamily, rewritePayload } from "./rewrite.ts";
 import type { Config } from "./schema.ts";
 import { promptCacheKey, wirePlan } from "./wire-plan.ts";
 
 /** The payload to send for `route`, or undefined to leave pi's payload as it is. */
-export function rewriteForRoute(route: CallRoute, payload: unknown, config: Config, cwd: string): unknown {
+export function rewriteForRoute(
+	route: CallRoute,
+	payload: unknown,
+	config: Config,
+	cwd: string,
+	agentDir: string,
+): unknown {
 	const wire = wirePlan({
 		config,
 		family: detectFamily(payload),
@@ -20,7 +27,8 @@ export function rewriteForRoute(route: CallRoute, payload: unknown, config: Conf
 		webSearchContextSize: route.webSearchContextSize,
 		env: process.env,
 		localTimezone: machine().timezone,
-		cacheKey: cacheKey(config.openaiPromptCache.keyPrefix, cwd),
+		cacheKey: cacheKey(config.openaiPromptCache.keyPrefix, cwd, agentDir),
+		cacheRetention: route.cacheRetention,
 	});
 	const next = rewritePayload(payload, wire);
 	return next === payload ? undefined : next;
@@ -33,9 +41,12 @@ function machine() {
 }
 
 let lastKey: { prefix: string; cwd: string; key: string } | undefined;
-function cacheKey(prefix: string, cwd: string): string {
+let salt: string | undefined;
+/** Keyed with the per-install salt, so a dictionary of user names and paths cannot recover them from the key. */
+function cacheKey(prefix: string, cwd: string, agentDir: string): string {
 	if (lastKey?.prefix !== prefix || lastKey.cwd !== cwd) {
-		lastKey = { prefix, cwd, key: promptCacheKey(prefix, machine().username, cwd) };
+		salt ??= installSalt(agentDir);
+		lastKey = { prefix, cwd, key: promptCacheKey(prefix, machine().username, cwd, salt) };
 	}
 	return lastKey.key;
 }

@@ -109,6 +109,8 @@ export type PlanModeEvent =
 			planningModel: string;
 			/** No ladder configured: every call uses the user's model, which the user should hear about. */
 			ladderEmpty?: boolean;
+			/** Which protection keeps plan-mode bash read-only (the sandbox or the parser), said with the notice. */
+			protection?: string;
 	  }
 	| { type: "off" }
 	| { type: "call"; call: CallStart }
@@ -383,8 +385,11 @@ function onPlan(
 	}
 	const step = enter(state, "planning", event.autoFlag, event.activeTools, event.userModel, tools, caps);
 	const effects = [...step.effects];
-	if (event.ladderEmpty) effects.push({ type: "say", text: NO_LADDER_TEXT, level: "warning" });
-	else if (!event.headless) effects.push({ type: "say", text: PLAN_ON_TEXT(event.planningModel), level: "info" });
+	const protection = event.protection ? `\n${event.protection}` : "";
+	if (event.ladderEmpty) effects.push({ type: "say", text: NO_LADDER_TEXT + protection, level: "warning" });
+	else if (!event.headless) {
+		effects.push({ type: "say", text: PLAN_ON_TEXT(event.planningModel) + protection, level: "info" });
+	}
 	if (event.task) effects.push({ type: "prompt", text: event.task, followUp: false });
 	return { state: step.state, effects };
 }

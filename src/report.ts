@@ -74,6 +74,8 @@ export interface ReportInput {
 	lastCall: CallEntry | undefined;
 	/** Which pi line runs the extension, and so how calls reach their rungs. */
 	piLine?: "0.73" | "1.x";
+	/** Which protection keeps plan-mode bash read-only. */
+	protection?: string;
 	extra?: string[];
 }
 
@@ -99,6 +101,7 @@ export function stepdownReport(input: ReportInput): string {
 		const how = input.piLine === "1.x" ? "the stepdown/ladder virtual model" : "the plan-stepdown routing provider";
 		lines.push(`  (pi ${input.piLine}: calls reach their rungs through ${how})`);
 	}
+	if (input.protection) lines.push("", input.protection);
 	lines.push("", "config (value ← file that set it):");
 	for (const [pointer, source] of Object.entries(resolved.origins).sort(([a], [b]) => a.localeCompare(b))) {
 		lines.push(`  ${pointer} = ${JSON.stringify(valueAt(resolved.config, pointer))}  ← ${source}`);
@@ -106,6 +109,10 @@ export function stepdownReport(input: ReportInput): string {
 	if (resolved.issues.length > 0) {
 		lines.push("", "config errors:");
 		for (const issue of resolved.issues) lines.push(`  ✗ ${formatIssue(issue)}`);
+	}
+	if (resolved.warnings?.length) {
+		lines.push("", "config warnings (ignored settings):");
+		for (const issue of resolved.warnings) lines.push(`  ! ${formatIssue(issue)}`);
 	}
 	if (input.extra?.length) lines.push("", ...input.extra);
 	return lines.join("\n");

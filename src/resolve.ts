@@ -19,6 +19,8 @@ export interface CallRoute {
 	loop: boolean;
 	/** The rung's hosted web search setting (undefined: the provider's default size). */
 	webSearchContextSize?: WebSearchSize;
+	/** pi's cacheRetention stream option for the call ("none": caching is off, nothing is added to the payload). */
+	cacheRetention?: string;
 }
 
 export interface RegistryLike {

@@ -32,6 +32,11 @@ export interface WirePlan {
 		key: string;
 		/** Requested when pi set no retention; null requests none. */
 		retention: "24h" | "in_memory" | null;
+		/**
+		 * The user turned caching off (cacheRetention "none"). pi-ai still sends prompt_cache_key for
+		 * azure-openai-responses and openai-codex-responses then; nothing is added to it.
+		 */
+		off?: boolean;
 	};
 }
 
@@ -160,8 +165,12 @@ function addWebSearch(payload: Payload, search: WirePlan["webSearch"], patch: Pa
 	if (payload.tool_choice === undefined) patch.tool_choice = "auto";
 }
 
-/** pi sends neither field when the user turned caching off (cacheRetention "none"): then nothing is added. */
+/**
+ * Nothing is added when caching is off: the plan says so (cacheRetention "none"), or pi sent neither field
+ * (openai-responses and Chat Completions omit both then).
+ */
 function fillPromptCache(payload: Payload, cache: WirePlan["promptCache"], patch: Payload): void {
+	if (cache.off) return;
 	const key = payload.prompt_cache_key;
 	const retention = payload.prompt_cache_retention;
 	if (key === undefined && retention === undefined) return;

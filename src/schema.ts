@@ -78,11 +78,21 @@ export const ConfigSchema = Type.Object(
 				allow: Type.Array(Type.String({ minLength: 1 }), {
 					default: [],
 					description:
-						"Extra regular expressions of bash commands allowed while planning (added to the built-in read-only list).",
+						"Without a sandbox: extra regular expressions of single commands allowed while planning (added to the parsed read-only list). Ignored in a project's .pi/plan-stepdown.json.",
 				}),
 				deny: Type.Array(Type.String({ minLength: 1 }), {
 					default: [],
-					description: "Extra regular expressions of bash commands refused while planning (checked first).",
+					description:
+						"Regular expressions of bash commands refused while planning, with or without the sandbox (checked first).",
+				}),
+				sandbox: Type.Union([Type.Literal("auto"), Type.Literal("off")], {
+					default: "auto",
+					description:
+						'"auto": plan-mode bash runs in an OS sandbox (bubblewrap, sandbox-exec) when one can start; "off": the parsed allow-list only. Ignored in a project file.',
+				}),
+				network: Type.Boolean({
+					default: false,
+					description: "Keep the network inside the plan-mode sandbox. Ignored in a project file.",
 				}),
 			},
 			{ additionalProperties: false, default: {} },

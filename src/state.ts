@@ -78,12 +78,28 @@ export function restoreState(branch: readonly SessionEntryLike[]): RestoredState
 	return { state, cursor, lastCall };
 }
 
+/** Session files are user data: every field is checked, so a hand-edited or corrupted entry is skipped, not trusted. */
 export function isStateEntry(data: unknown): data is StateEntry {
-	const d = data as Partial<StateEntry> | undefined;
-	return d?.v === 1 && (d.mode === "off" || d.mode === "planning" || d.mode === "implementing");
+	if (!isRecord(data) || data.v !== 1) return false;
+	if (data.mode !== "off" && data.mode !== "planning" && data.mode !== "implementing") return false;
+	if (typeof data.autoApprove !== "boolean") return false;
+	return data.userTools === undefined || isToolList(data.userTools);
 }
 
+/** Ladders are short; a rung beyond this is corruption (and would print as an absurd cursor). */
+export const MAX_RUNG = 1000;
+const PHASES = new Set(["planning", "implementing"]);
+const REASONS = new Set(["planning", "user-turn", "kickoff", "step", "bump"]);
+
 export function isCallEntry(data: unknown): data is CallEntry {
-	const d = data as Partial<CallEntry> | undefined;
-	return d?.v === 1 && typeof d.rung === "number" && typeof d.model === "string";
+	if (!isRecord(data) || data.v !== 1) return false;
+	if (!Number.isInteger(data.rung) || (data.rung as number) < 0 || (data.rung as number) > MAX_RUNG) return false;
+	if (!PHASES.has(data.phase as string) || !REASONS.has(data.reason as string)) return false;
+	if (typeof data.model !== "string" || typeof data.thinking !== "string") return false;
+	return data.trigger === undefined || isTrigger(data.trigger);
 }
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isToolList = (v: unknown) => Array.isArray(v) && v.length <= 1000 && v.every((t) => typeof t === "string");
+const isTrigger = (v: unknown) =>
+	isRecord(v) && typeof v.kind === "string" && typeof v.tool === "string" && typeof v.detail === "string";

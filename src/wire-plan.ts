@@ -2,7 +2,7 @@
  * What the payload of one call should say beyond the model: effort, hosted web search, prompt cache.
  * Pure: environment and identity come in as arguments.
  */
-import { createHash } from "node:crypto";
+import { createHmac } from "node:crypto";
 import type { PayloadFamily, SearchContextSize, WirePlan } from "./rewrite.ts";
 import { wireEffort } from "./rewrite.ts";
 import type { Config, WebSearchSize } from "./schema.ts";
@@ -72,9 +72,12 @@ export function webSearchFor(
 	return { enabled: true, contextSize, location: { country, timezone } };
 }
 
-/** A stable cache key per user and project that reveals neither. */
-export function promptCacheKey(prefix: string, username: string, cwd: string): string {
-	const digest = createHash("sha256").update(`${username}\0${cwd}`).digest("hex").slice(0, 24);
+/**
+ * A stable cache key per user and project that reveals neither: an HMAC keyed with the per-install salt
+ * (install-salt.ts), so a dictionary of user names and paths cannot be tried against it.
+ */
+export function promptCacheKey(prefix: string, username: string, cwd: string, salt: string): string {
+	const digest = createHmac("sha256", salt).update(`${username}\0${cwd}`).digest("hex").slice(0, 24);
 	return `${prefix}${digest}`;
 }
 
@@ -88,6 +91,8 @@ export interface WirePlanInput {
 	env: Env;
 	localTimezone: string | undefined;
 	cacheKey: string;
+	/** The call's stream option (pi's cacheRetention); "none" means caching is off and nothing is added. */
+	cacheRetention?: string;
 }
 
 export function wirePlan(input: WirePlanInput): WirePlan {
@@ -95,6 +100,10 @@ export function wirePlan(input: WirePlanInput): WirePlan {
 		modelId: input.modelId,
 		effort: wireEffort(input.family, input.thinking, input.thinkingLevelMap),
 		webSearch: webSearchFor(input.config, input.webSearchContextSize, input.env, input.localTimezone),
-		promptCache: { key: input.cacheKey, retention: input.config.openaiPromptCache.retention },
+		promptCache: {
+			key: input.cacheKey,
+			retention: input.config.openaiPromptCache.retention,
+			off: input.cacheRetention === "none",
+		},
 	};
 }

@@ -73,7 +73,7 @@ export function planFor(
 	sources: PlanSources = {
 		env: BENCH_ENV,
 		timezone: "Europe/Stockholm",
-		cacheKey: hp.promptCacheKey(config.openaiPromptCache.keyPrefix, "bench", "/work/app"),
+		cacheKey: hp.promptCacheKey(config.openaiPromptCache.keyPrefix, "bench", "/work/app", "bench-salt"),
 	},
 ): WirePlan {
 	return hp.wirePlan({
@@ -98,7 +98,7 @@ export interface MachineFacts {
 export function machineFacts(hp: HotPath, config: Config): MachineFacts {
 	return {
 		timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
-		cacheKey: hp.promptCacheKey(config.openaiPromptCache.keyPrefix, userInfo().username, process.cwd()),
+		cacheKey: hp.promptCacheKey(config.openaiPromptCache.keyPrefix, userInfo().username, process.cwd(), "bench-salt"),
 	};
 }
 
@@ -306,7 +306,7 @@ export interface HookBreakdown {
 	intlTimezoneNs: number;
 	/** `os.userInfo().username` (for the prompt cache key). */
 	userInfoNs: number;
-	/** `promptCacheKey(...)` (sha256 of user and cwd). */
+	/** `promptCacheKey(...)` (HMAC-SHA256 of user and cwd, keyed with the install salt). */
 	promptCacheKeyNs: number;
 	/** `wirePlan(...)` with both values precomputed. */
 	wirePlanNs: number;
@@ -315,7 +315,7 @@ export interface HookBreakdown {
 export async function runHookBreakdown(timing: TimingOptions, hotPath?: HotPath): Promise<HookBreakdown> {
 	const { promptCacheKey, wirePlan } = hotPath ?? (await loadHotPath());
 	const config = benchConfig();
-	const cacheKey = promptCacheKey(config.openaiPromptCache.keyPrefix, "bench", "/work/app");
+	const cacheKey = promptCacheKey(config.openaiPromptCache.keyPrefix, "bench", "/work/app", "bench-salt");
 	const input = {
 		config,
 		family: "openai-responses" as const,
@@ -330,7 +330,7 @@ export async function runHookBreakdown(timing: TimingOptions, hotPath?: HotPath)
 	return {
 		intlTimezoneNs: measure(() => Intl.DateTimeFormat().resolvedOptions().timeZone, timing).nsPerOp,
 		userInfoNs: measure(() => userInfo().username, timing).nsPerOp,
-		promptCacheKeyNs: measure(() => promptCacheKey("p:", "user", "/work/app"), timing).nsPerOp,
+		promptCacheKeyNs: measure(() => promptCacheKey("p:", "user", "/work/app", "bench-salt"), timing).nsPerOp,
 		wirePlanNs: measure(() => wirePlan(input), timing).nsPerOp,
 	};
 }

@@ -78,6 +78,12 @@ export const USER_SETTINGS = {
 	retry: { enabled: true, maxRetries: 3, baseDelayMs: 20, provider: { maxRetries: 0 } },
 };
 
+/**
+ * Agent-dir files that put plan-mode bash on the parser allow-list (the user's own config turns the sandbox off):
+ * for tests about refusals. test/e2e/plan-sandbox.test.ts covers the sandbox.
+ */
+export const PARSER_MODE = { "plan-stepdown.json": JSON.stringify({ planBash: { sandbox: "off" } }) };
+
 export const PLAN_TEXT = "Plan:\n1. Create hello.txt with a greeting\n2. Check it with cat";
 
 /** Is this request a planning call? While planning the model is offered no edit/write tools. */

@@ -30,6 +30,7 @@ import { startRig } from "../helpers/rig.ts";
 import {
 	bash,
 	CROSS_PROVIDER_LADDER,
+	PARSER_MODE,
 	PLAN_TEXT,
 	PRICES,
 	PROVIDERS,
@@ -1188,6 +1189,7 @@ describe("commands in print mode", () => {
 		const env = await setup(t, {
 			planConfig: SAME_PROVIDER_LADDER,
 			files: { "hello.txt": "keep me\n" },
+			agentFiles: PARSER_MODE, // refusals; test/e2e/plan-sandbox.test.ts covers the sandbox
 			script: [u(bash("cat hello.txt")), u(bash("rm -f hello.txt")), u({ text: PLAN_TEXT })],
 		});
 		const r = await env.run(["-p", "/plan Tidy up hello.txt"]);

@@ -1,8 +1,10 @@
 /**
- * The published artifact: `npm pack` of this repo, unpacked where no node_modules can be found, installed with
- * `pi install -l <dir>` (a local-path package: nothing fetched) and used by the real pi binary with no `-e`.
- * This proves what a unit test cannot: the tarball holds every module the extension imports, the `pi.extensions`
- * manifest is right, and `@mariozechner/pi-*` and `typebox` come from pi at run time, not from our node_modules.
+ * The published artifact: `npm pack` of this repo, unpacked where no node_modules can be found, its one runtime
+ * dependency (mvdan-sh, the plan-mode parser) installed as npm would for `pi install npm:…` (peers left to pi),
+ * installed with `pi install -l <dir>` and used by the real pi binary with no `-e`, with the plan-mode parser on.
+ * This proves what a unit test cannot: the tarball holds every module the extension imports, the parser loads under
+ * pi's loader, the `pi.extensions` manifest is right, and `@mariozechner/pi-*` and `typebox` come from pi at run
+ * time, not from our node_modules.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -39,7 +41,13 @@ describe("the npm tarball, installed as a pi package", () => {
 
 	before(async () => {
 		mock = await startMockLlm({ providers: PROVIDERS, script: [] });
-		sb = makeSandbox({ mock, settings: USER_SETTINGS, planConfig: SAME_PROVIDER_LADDER });
+		sb = makeSandbox({
+			mock,
+			settings: USER_SETTINGS,
+			planConfig: SAME_PROVIDER_LADDER,
+			// The parser fallback, so plan-mode bash loads mvdan-sh from the installed package.
+			agentFiles: { "plan-stepdown.json": JSON.stringify({ planBash: { sandbox: "off" } }) },
+		});
 		const tarballs = join(sb.root, "tarballs");
 		mkdirSync(tarballs);
 		pack = npmPack(tarballs);
@@ -48,6 +56,21 @@ describe("the npm tarball, installed as a pi package", () => {
 		mkdirSync(packageDir);
 		const tar = spawnSync("tar", ["-xzf", join(tarballs, pack.filename), "-C", packageDir, "--strip-components=1"]);
 		assert.equal(tar.status, 0, String(tar.stderr));
+		// What npm does for `pi install npm:pi-plan-stepdown`, minus the peers pi provides (from the npm cache first).
+		const deps = spawnSync(
+			"npm",
+			[
+				"install",
+				"--omit=dev",
+				"--legacy-peer-deps",
+				"--prefer-offline",
+				"--no-audit",
+				"--no-fund",
+				"--no-package-lock",
+			],
+			{ cwd: packageDir, encoding: "utf8", env: { ...process.env, npm_config_loglevel: "error" } },
+		);
+		assert.equal(deps.status, 0, deps.stderr);
 	});
 
 	after(async () => {
@@ -55,7 +78,7 @@ describe("the npm tarball, installed as a pi package", () => {
 		await mock?.close();
 	});
 
-	test("holds the extension's sources and docs, and no tests, config or dependencies", () => {
+	test("holds the extension's sources and docs, no tests or config, and only the parser as a dependency", () => {
 		const sources = readdirSync(join(REPO_ROOT, "src"))
 			.filter((f) => f.endsWith(".ts"))
 			.map((f) => `src/${f}`);
@@ -80,13 +103,18 @@ describe("the npm tarball, installed as a pi package", () => {
 		};
 		assert.deepEqual(manifest.pi.extensions, ["./src/index.ts"]);
 		assert.deepEqual(manifest.bin, { "pi-plan-stepdown": "bin/pi-plan-stepdown.mjs" });
-		assert.equal(manifest.dependencies, undefined, "nothing to install: pi provides what we import");
+		assert.deepEqual(manifest.dependencies, { "mvdan-sh": "0.10.1" }, "pi provides the rest of what we import");
+		assert.deepEqual(
+			readdirSync(join(packageDir, "node_modules")).filter((name) => !name.startsWith(".")),
+			["mvdan-sh"],
+			"no peer installed beside it",
+		);
 		assert.deepEqual(manifest.peerDependencies, {
 			"@mariozechner/pi-ai": "*",
 			"@mariozechner/pi-coding-agent": "*",
 			typebox: "*",
 		});
-		for (let dir = packageDir; dir !== "/"; dir = join(dir, "..")) {
+		for (let dir = join(packageDir, ".."); dir !== "/"; dir = join(dir, "..")) {
 			assert.ok(!existsSync(join(dir, "node_modules")), `no node_modules above the package: ${dir}`);
 		}
 	});
@@ -144,6 +172,8 @@ describe("the npm tarball, installed as a pi package", () => {
 			["gpt-big/xhigh", "gpt-big/xhigh", "gpt-mid/high", "gpt-mid/medium"],
 		);
 		assert.equal(readFileSync(join(sb.projectDir, "hello.txt"), "utf8"), "Hello from the tarball\n");
+		const ls = mock.requests[1].toolResults.map((x) => x.text).join("\n");
+		assert.doesNotMatch(ls, /plan-stepdown: refused/, "the parser loaded and allowed ls");
 		assert.deepEqual(readFileSync(join(sb.agentDir, "settings.json")), userSettings, "the user's settings untouched");
 	});
 });

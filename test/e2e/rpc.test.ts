@@ -28,6 +28,7 @@ import {
 	bash,
 	CROSS_PROVIDER_LADDER,
 	CROSS_RUNGS,
+	PARSER_MODE,
 	PLAN_TEXT,
 	PLAN_TOOLS,
 	PROVIDERS,
@@ -56,6 +57,7 @@ async function rig(
 	t: TestContext,
 	files: Record<string, string> = {},
 	extensions: string[] = [],
+	agentFiles: Record<string, string> = {},
 	args: string[] = [],
 ): Promise<Rig> {
 	const { mock, sandbox, settingsBefore, checkSettings } = await startRig(t, {
@@ -63,6 +65,7 @@ async function rig(
 		settings: USER_SETTINGS,
 		planConfig: CROSS_PROVIDER_LADDER,
 		files,
+		agentFiles,
 	});
 	const rpc = startPiRpc(sandbox, args, { extension: [".", ...extensions] });
 	t.after(() => rpc.close());
@@ -124,7 +127,10 @@ async function planUntilDialog(rpc: PiRpc, task: string) {
 	let mark = rpc.events.length;
 	await send(rpc, "/plan");
 	const on = await uiAfter(rpc, mark, "notify");
-	assert.equal(on.message, "plan-stepdown: plan mode on. Every planning call uses [0] oai/gpt-big:high.");
+	assert.match(
+		on.message ?? "",
+		/^plan-stepdown: plan mode on\. Every planning call uses \[0\] oai\/gpt-big:high\.\nplan-mode bash: (sandbox: bubblewrap|parser allow-list.*)$/,
+	);
 	mark = rpc.events.length;
 	await send(rpc, task);
 	const dialog = await uiAfter(rpc, mark, "select");
@@ -370,7 +376,7 @@ test("planning: a write the model attempts anyway never runs", async (t) => {
 });
 
 test("auto-approve planning: write is in the run but hidden; called anyway it is blocked with plan-stepdown's reason", async (t) => {
-	const { mock, sandbox, rpc, finish } = await rig(t, {}, [], ["--plan-auto-approve"]);
+	const { mock, sandbox, rpc, finish } = await rig(t, {}, [], {}, ["--plan-auto-approve"]);
 	mock.setScript([write("blocked.txt", "should not exist\n"), { text: PLAN_TEXT }, { text: "Implemented." }]);
 	const mark = rpc.events.length;
 	await send(rpc, "Create blocked.txt");
@@ -398,8 +404,8 @@ test("auto-approve planning: write is in the run but hidden; called anyway it is
 	await finish();
 });
 
-test("planning: mutating bash (rm, touch) is refused, read-only bash (ls) runs", async (t) => {
-	const { mock, sandbox, rpc, finish } = await rig(t, { "keep.txt": "keep me\n" });
+test("planning (parser allow-list): mutating bash (rm, touch) is refused, read-only bash (ls) runs", async (t) => {
+	const { mock, sandbox, rpc, finish } = await rig(t, { "keep.txt": "keep me\n" }, [], PARSER_MODE);
 	mock.setScript([bash("rm keep.txt"), bash("touch x"), bash("ls"), { text: PLAN_TEXT }]);
 	const dialog = await planUntilDialog(rpc, "Clean up the project");
 

@@ -291,6 +291,24 @@ describe("rewritePayload: OpenAI prompt cache", () => {
 		}
 	});
 
+	test('cacheRetention "none": pi-ai still sends a key for Azure and Codex Responses; no retention is added', async () => {
+		for (const [api, provider] of [
+			["azure-openai-responses", "azure-openai-responses"],
+			["openai-codex-responses", "openai-codex"],
+		] as const) {
+			const p = await buildPayload(familyModel(api, "gpt-5.4", provider), sampleContext(), "high", {
+				cacheRetention: "none",
+			});
+			assert.equal(p.prompt_cache_key, "session-1", api);
+			const out = rewritePayload(
+				p,
+				plan({ modelId: "gpt-5.4", promptCache: { key: "k", retention: "24h", off: true } }),
+			);
+			assert.equal((out as Record<string, unknown>).prompt_cache_retention, undefined, api);
+			assert.equal((out as Record<string, unknown>).prompt_cache_key, "session-1", api);
+		}
+	});
+
 	test("a retention without key gets the stable key", () => {
 		const p = { model: "m", input: [], prompt_cache_retention: "24h" };
 		assert.equal((rewritePayload(p, plan({ modelId: "m" })) as Record<string, unknown>).prompt_cache_key, "pfx:abc");

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
 import { defaultConfig } from "../../src/config.ts";
 import type { Config } from "../../src/schema.ts";
@@ -63,16 +64,23 @@ describe("webSearchFor", () => {
 });
 
 describe("promptCacheKey", () => {
+	const salt = "a".repeat(64);
 	test("stable, prefixed, and reveals neither the user nor the path", () => {
-		const a = promptCacheKey("pfx:", "alice", "/home/alice/secret-project");
-		assert.equal(a, promptCacheKey("pfx:", "alice", "/home/alice/secret-project"));
+		const a = promptCacheKey("pfx:", "alice", "/home/alice/secret-project", salt);
+		assert.equal(a, promptCacheKey("pfx:", "alice", "/home/alice/secret-project", salt));
 		assert.match(a, /^pfx:[0-9a-f]{24}$/);
 		assert.equal(a.includes("alice"), false);
 		assert.equal(a.includes("secret"), false);
-		assert.notEqual(a, promptCacheKey("pfx:", "bob", "/home/alice/secret-project"));
-		assert.notEqual(a, promptCacheKey("pfx:", "alice", "/home/alice/other"));
+		assert.notEqual(a, promptCacheKey("pfx:", "bob", "/home/alice/secret-project", salt));
+		assert.notEqual(a, promptCacheKey("pfx:", "alice", "/home/alice/other", salt));
 		// no ambiguity between the two fields
-		assert.notEqual(promptCacheKey("", "ab", "c"), promptCacheKey("", "a", "bc"));
+		assert.notEqual(promptCacheKey("", "ab", "c", salt), promptCacheKey("", "a", "bc", salt));
+	});
+	test("keyed with the install salt: another install gets another key, a plain hash does not match", () => {
+		const a = promptCacheKey("", "alice", "/home/alice/code/acme-api", salt);
+		assert.notEqual(a, promptCacheKey("", "alice", "/home/alice/code/acme-api", "b".repeat(64)));
+		const unsalted = createHash("sha256").update("alice\0/home/alice/code/acme-api").digest("hex").slice(0, 24);
+		assert.notEqual(a, unsalted, "a dictionary of sha256(user, path) no longer finds it");
 	});
 });
 
@@ -96,8 +104,22 @@ describe("wirePlan", () => {
 				modelId: "claude-opus-4-6",
 				effort: "max",
 				webSearch: { enabled: true, contextSize: "medium" },
-				promptCache: { key: "k", retention: null },
+				promptCache: { key: "k", retention: null, off: false },
 			},
 		);
+	});
+	test('cacheRetention "none" turns the prompt-cache fields off', () => {
+		const plan = wirePlan({
+			config: defaultConfig(),
+			family: "openai-responses",
+			modelId: "m",
+			thinking: "high",
+			webSearchContextSize: undefined,
+			env: {},
+			localTimezone: undefined,
+			cacheKey: "k",
+			cacheRetention: "none",
+		});
+		assert.deepEqual(plan.promptCache, { key: "k", retention: "24h", off: true });
 	});
 });
