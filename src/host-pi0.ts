@@ -8,7 +8,7 @@ import type { Api, Model } from "@mariozechner/pi-ai";
 import type { ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { attach, detach, isAttached, realModel } from "./attach.ts";
 import type { Host, HostDeps } from "./host.ts";
-import { refOf } from "./host.ts";
+import { callStartOf, refOf } from "./host.ts";
 import {
 	auxiliaryDecision,
 	currentSegment,
@@ -60,18 +60,7 @@ export function createPi0Host(deps: HostDeps): Host {
 		},
 		planTools: () => deps.config().tools.plan,
 		onStart(route) {
-			deps.dispatch({
-				type: "call",
-				call: {
-					rung: route.decision.rung,
-					phase: route.decision.phase,
-					reason: route.decision.reason,
-					trigger: route.decision.trigger,
-					model: `${route.model.provider}/${route.model.id}`,
-					thinking: route.thinking,
-					loop: route.loop,
-				},
-			});
+			deps.dispatch({ type: "call", call: callStartOf(route) });
 		},
 		// The core's synchronous effects (the in-run kickoff) run before this returns.
 		onFinal: (route, message) => void deps.final(route, message),

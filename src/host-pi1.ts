@@ -14,7 +14,7 @@ import type {
 } from "@earendil-works/pi-coding-agent";
 import type { Api, AssistantMessage, Model, ModelThinkingLevel } from "@mariozechner/pi-ai";
 import type { ExtensionContext } from "@mariozechner/pi-coding-agent";
-import type { Host, HostDeps } from "./host.ts";
+import { callStartOf, type Host, type HostDeps } from "./host.ts";
 import { auxiliaryDecision, currentSegment, decideCall, KICKOFF_TEXT, KICKOFF_TYPE, toCallMessages } from "./ladder.ts";
 import { PLANNING_INSTRUCTIONS, PLANNING_SECTION } from "./prompts.ts";
 import type { CallRoute } from "./resolve.ts";
@@ -65,18 +65,7 @@ export function createPi1Host(deps: HostDeps): Host {
 			if (typeof route === "string") throw new Error(route);
 			pending = route;
 			latest = route;
-			deps.dispatch({
-				type: "call",
-				call: {
-					rung: decision.rung,
-					phase: decision.phase,
-					reason: decision.reason,
-					trigger: decision.trigger,
-					model: `${route.model.provider}/${route.model.id}`,
-					thinking: route.thinking,
-					loop,
-				},
-			});
+			deps.dispatch({ type: "call", call: callStartOf(route) });
 			return { model: route.model as unknown as ModelRoute["model"], thinkingLevel: route.thinking };
 		},
 	});

@@ -8,7 +8,7 @@
 import type { Api, AssistantMessage, Model, ModelThinkingLevel } from "@mariozechner/pi-ai";
 import type { ExtensionAPI, ExtensionContext } from "@mariozechner/pi-coding-agent";
 import type { Decision } from "./ladder.ts";
-import type { HostCaps, PlanModeEvent, PlanModeState } from "./plan-mode.ts";
+import type { CallStart, HostCaps, PlanModeEvent, PlanModeState } from "./plan-mode.ts";
 import type { CallRoute } from "./resolve.ts";
 import type { Config } from "./schema.ts";
 import type { ModelRef } from "./state.ts";
@@ -52,6 +52,18 @@ export interface Host {
 /** pi 1.x registers virtual models; pi 0.73.1 has no such method. */
 export const hasVirtualModels = (pi: ExtensionAPI): boolean =>
 	typeof (pi as { registerVirtualModel?: unknown }).registerVirtualModel === "function";
+
+/** What the core hears about a routed call as it starts. */
+export const callStartOf = (route: CallRoute): CallStart => ({
+	rung: route.decision.rung,
+	phase: route.decision.phase,
+	reason: route.decision.reason,
+	trigger: route.decision.trigger,
+	model: `${route.model.provider}/${route.model.id}`,
+	thinking: route.thinking,
+	loop: route.loop,
+	...(route.ladderRung !== undefined ? { ladderRung: route.ladderRung, why: route.why } : {}),
+});
 
 export const refOf = (model: Model<Api> | undefined, thinking: string): ModelRef | undefined =>
 	model ? { provider: model.provider, id: model.id, thinking } : undefined;

@@ -3,7 +3,7 @@
  * effects are carried out here; which rung a call uses is ladder.ts; how a call reaches its rung on this pi line is
  * a host adapter (host-pi0.ts for pi 0.73.1, host-pi1.ts for pi 1.x); the payload rewrite is rewrite.ts.
  */
-import type { AssistantMessage } from "@mariozechner/pi-ai";
+import type { AssistantMessage, ModelThinkingLevel } from "@mariozechner/pi-ai";
 import type { ExtensionAPI, ExtensionCommandContext, ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { getAgentDir } from "@mariozechner/pi-coding-agent";
 import { accountingSummary, summaryLine } from "./accounting.ts";
@@ -12,7 +12,7 @@ import { formatIssue, type ResolvedConfig, readLayers, resolveConfig } from "./c
 import { type Host, type HostDeps, hasVirtualModels } from "./host.ts";
 import { createPi0Host } from "./host-pi0.ts";
 import { createPi1Host } from "./host-pi1.ts";
-import { KICKOFF_TEXT, KICKOFF_TYPE } from "./ladder.ts";
+import { type Decision, KICKOFF_TEXT, KICKOFF_TYPE } from "./ladder.ts";
 import { rewriteForRoute } from "./payload-hook.ts";
 import {
 	planBashBlockReason,
@@ -34,8 +34,9 @@ import {
 } from "./plan-mode.ts";
 import { probeSandbox } from "./plan-sandbox.ts";
 import { rungViews, statusFor, stepdownReport } from "./report.ts";
-import { type LadderResolution, resolveLadder, routeCall } from "./resolve.ts";
+import { callThinking, type LadderResolution, resolveLadder, routeCall } from "./resolve.ts";
 import { CALL_TYPE, restoreState, STATE_TYPE, SUMMARY_TYPE } from "./state.ts";
+import { type StepEntry, stepLive } from "./stepping.ts";
 
 const STATUS_KEY = "plan-stepdown";
 const FLAG_CONFIG = "stepdown-config";
@@ -76,6 +77,20 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			? resolveLadder(resolved.config, ctxRef.modelRegistry)
 			: { rungs: [], problems: ["model registry not ready"] };
 	const ladderLength = () => Math.max(1, resolved.config.ladder.length);
+	/** `stepping: "cache-aware"`: a stronger rung whose warm cache makes the next calls cheaper, if there is one. */
+	const cacheAware = (decision: Decision, rungs: LadderResolution, level: ModelThinkingLevel | undefined) => {
+		if (resolved.config.stepping !== "cache-aware" || decision.phase !== "implementing" || !ctxRef) return undefined;
+		const choice = stepLive({
+			ladderRung: decision.rung,
+			rungs: rungs.rungs.map((r) => ({ index: r.index, model: r.model, thinking: callThinking(r, r.model, level) })),
+			branch: ctxRef.sessionManager.getBranch() as StepEntry[],
+			sessionThinking: level ?? "off",
+			openaiRetention: resolved.config.openaiPromptCache.retention,
+			anthropicLong: process.env.PI_CACHE_RETENTION === "long",
+			now: Date.now(),
+		});
+		return choice && choice.rung !== decision.rung ? choice : undefined;
+	};
 	/** Why the mode cannot be used now, or undefined. */
 	const blocker = (): string | undefined => {
 		const all = [...resolved.issues.map(formatIssue), ...ladder().problems];
@@ -88,8 +103,13 @@ export default function planStepdown(pi: ExtensionAPI): void {
 		config: () => resolved.config,
 		ctx: () => ctxRef,
 		dispatch: (event) => void dispatch(event).catch(report),
-		route: (decision, loop, own, level) =>
-			routeCall(decision, loop, own, level, resolved.config.ladder.length === 0 ? undefined : ladder()),
+		route: (decision, loop, own, level) => {
+			const rungs = resolved.config.ladder.length === 0 ? undefined : ladder();
+			const stepped = loop && rungs ? cacheAware(decision, rungs, level) : undefined;
+			const route = routeCall(stepped ? { ...decision, rung: stepped.rung } : decision, loop, own, level, rungs);
+			if (typeof route === "string" || !stepped) return route;
+			return { ...route, ladderRung: decision.rung, why: stepped.why };
+		},
 		final: (route, message: Pick<AssistantMessage, "stopReason" | "content">) =>
 			dispatch({
 				type: "final",

@@ -75,6 +75,9 @@ export interface CallStart {
 	thinking: string;
 	/** An agent-loop call (recorded and stepped), not compaction or a summary. */
 	loop: boolean;
+	/** Cache-aware stepping kept a stronger rung than the ladder's: the ladder's rung, and why. */
+	ladderRung?: number;
+	why?: string;
 }
 
 export type ApprovalChoice = "start" | "refine" | "cancel" | "dismissed";
@@ -406,6 +409,7 @@ function onCall(state: PlanModeState, call: CallStart): Step {
 			...(call.trigger ? { trigger: call.trigger } : {}),
 			model: call.model,
 			thinking: call.thinking,
+			...(call.ladderRung !== undefined ? { ladderRung: call.ladderRung, why: call.why } : {}),
 		};
 		effects.push({ type: "record-call", entry: lastCall });
 	}

@@ -36,6 +36,10 @@ export function bwrapArgs(options: SandboxOptions): string[] {
 		"--chdir",
 		'"$PWD"',
 		...(options.network ? [] : ["--unshare-net"]),
+		// Run as root, bwrap keeps root's capabilities: without this, `date -s`, `hostname` or `mount` change the
+		// machine from inside the read-only view (a corpus run set this machine's clock to 2000).
+		"--cap-drop",
+		"ALL",
 		"--die-with-parent",
 	];
 }

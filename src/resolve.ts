@@ -21,6 +21,9 @@ export interface CallRoute {
 	webSearchContextSize?: WebSearchSize;
 	/** pi's cacheRetention stream option for the call ("none": caching is off, nothing is added to the payload). */
 	cacheRetention?: string;
+	/** Cache-aware stepping chose a stronger rung than `ladderRung` (the decision's rung is the one used). */
+	ladderRung?: number;
+	why?: string;
 }
 
 export interface RegistryLike {

@@ -146,7 +146,7 @@ export const ConfigSchema = Type.Object(
 			{ additionalProperties: false, default: {} },
 		),
 		stepping: Type.Union([Type.Literal("cache-aware"), Type.Literal("per-call")], {
-			default: "cache-aware",
+			default: "per-call",
 			description:
 				'"cache-aware": each call may stay on a stronger rung than the ladder names when that rung\'s warm prompt cache makes it cheaper over the next few calls (never a weaker one); "per-call": exactly the ladder\'s rung.',
 		}),

@@ -36,6 +36,9 @@ export interface CallEntry {
 	/** provider/id of the model that served the call. */
 	model: string;
 	thinking: string;
+	/** Cache-aware stepping used a stronger rung than the ladder's: the ladder's rung, and why. */
+	ladderRung?: number;
+	why?: string;
 }
 
 export interface SessionEntryLike {

@@ -293,3 +293,49 @@ export function rungCacheFromBranch(entries: readonly StepEntry[], sessionThinki
 		recentLadder: recentLadder.slice(-RECENT_LADDER),
 	};
 }
+
+// ------------------------------------------------------------------------------------------------ a live call
+
+export interface LiveRung {
+	index: number;
+	model: { provider: string; id: string; api: string; cost: Prices };
+	/** The rung's effort for this call. */
+	thinking: string;
+}
+
+/**
+ * Cache-aware stepping for the call about to be made, from what the session branch recorded: the rung to use, or
+ * undefined to keep the ladder's. Only implementation calls of the agent loop step; planning stays on rung 0.
+ */
+export function stepLive(input: {
+	ladderRung: number;
+	rungs: readonly LiveRung[];
+	branch: readonly StepEntry[];
+	sessionThinking: string;
+	openaiRetention: "24h" | "in_memory" | null;
+	anthropicLong: boolean;
+	now: number;
+}): StepChoice | undefined {
+	const { ladderRung, rungs } = input;
+	// Nothing stronger to stay on, or a rung that did not resolve: the ladder's rung.
+	if (ladderRung === 0 || rungs.some((r, i) => r.index !== i)) return undefined;
+	const st = rungCacheFromBranch(input.branch, input.sessionThinking);
+	if (st.lastPrompt === undefined) return undefined;
+	const prompt = st.lastPrompt + st.growth;
+	const info: RungInfo[] = rungs.map((r) => ({
+		key: cacheKey(`${r.model.provider}/${r.model.id}`, r.thinking),
+		prices: r.model.cost,
+		ttlMs: cacheTtlMs(r.model, { openaiRetention: input.openaiRetention, anthropicLong: input.anthropicLong }),
+	}));
+	const cacheable = st.phase && st.phase !== "implementing" ? 0 : Math.min(prompt, st.lastPrompt);
+	return chooseRung({
+		ladderRung,
+		rungs: info,
+		caches: st.caches,
+		now: input.now,
+		prompt,
+		cacheable,
+		output: st.output,
+		growth: st.growth,
+	});
+}

@@ -166,7 +166,7 @@ export function runBash(s: Scratch, command: string, timeoutMs = 5_000): Ran {
  */
 export function jailed(s: Scratch, command: string): string {
 	const q = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
-	return `bwrap --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --bind ${q(s.root)} ${q(s.root)} --chdir ${q(s.repo)} --unshare-net --die-with-parent -- /bin/bash -c ${q(command)}`;
+	return `bwrap --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --bind ${q(s.root)} ${q(s.root)} --chdir ${q(s.repo)} --unshare-net --cap-drop ALL --die-with-parent -- /bin/bash -c ${q(command)}`;
 }
 
 /** Runs commands `concurrency` at a time (async), as `runBash` does; results in input order. */

@@ -23,7 +23,7 @@ describe("the sandbox command", () => {
 	test("bubblewrap: / read-only, private /tmp, fresh /dev and /proc, no network, cwd kept", () => {
 		assert.equal(
 			sandboxedCommand("bubblewrap", "ls 'a b'", { network: false }),
-			`bwrap --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --ro-bind "$PWD" "$PWD" --chdir "$PWD" --unshare-net --die-with-parent -- /bin/bash -c 'ls '\\''a b'\\'''`,
+			`bwrap --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --ro-bind "$PWD" "$PWD" --chdir "$PWD" --unshare-net --cap-drop ALL --die-with-parent -- /bin/bash -c 'ls '\\''a b'\\'''`,
 		);
 		assert.ok(!bwrapArgs({ network: true }).includes("--unshare-net"), "network kept on request");
 	});
