@@ -33,6 +33,8 @@ import {
 	refusesInput,
 } from "./plan-mode.ts";
 import { probeSandbox } from "./plan-sandbox.ts";
+import { lastAnswer, PROGRESS_TOOL } from "./plan-steps.ts";
+import { createProgress } from "./progress-tool.ts";
 import { rungViews, statusFor, stepdownReport } from "./report.ts";
 import { callThinking, type LadderResolution, resolveLadder, routeCall } from "./resolve.ts";
 import { CALL_TYPE, restoreState, STATE_TYPE, SUMMARY_TYPE } from "./state.ts";
@@ -117,10 +119,14 @@ export default function planStepdown(pi: ExtensionAPI): void {
 				loop: route.loop,
 				stopReason: message.stopReason,
 				hasText: message.content.some((c) => c.type === "text" && c.text.trim().length > 0),
+				text: message.content.map((c) => (c.type === "text" ? c.text : "")).join(""),
 			}).catch(report),
 		report,
 	};
 	const host: Host = hasVirtualModels(pi) ? createPi1Host(deps) : createPi0Host(deps);
+	const progress = createProgress(pi, {
+		current: () => ({ rung: state.cursor, model: state.lastCall?.model ?? "?" }),
+	});
 
 	/** Run an event through the reducer and carry out its effects, in order. */
 	async function dispatch(event: PlanModeEvent, command?: ExtensionCommandContext): Promise<void> {
@@ -156,6 +162,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			case "editor":
 				return ctx?.hasUI ? ctx.ui.setEditorText(effect.text) : undefined;
 			case "kickoff":
+				progress.approve(effect.planText);
 				if (effect.inRun) return host.kickoffInRun();
 				return pi.sendMessage(
 					{ customType: KICKOFF_TYPE, content: KICKOFF_TEXT, display: true },
@@ -193,7 +200,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 		if (summary.calls === 0) return;
 		process.stderr.write(`${summaryLine(summary)}\n`);
 		const { table: _text, ...data } = summary;
-		pi.appendEntry(SUMMARY_TYPE, { v: 1, ...data });
+		pi.appendEntry(SUMMARY_TYPE, { v: 1, ...data, steps: progress.data() });
 	};
 
 	/** The plan-ready dialog: Start implementation / Refine / Cancel. */
@@ -209,7 +216,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			return dispatch({ type: "approval", choice: "refine", feedback });
 		}
 		const picked = choice === "Start implementation" ? "start" : choice?.startsWith("Cancel") ? "cancel" : "dismissed";
-		return dispatch({ type: "approval", choice: picked });
+		return dispatch({ type: "approval", choice: picked, planText: lastAnswer(ctx.sessionManager.getBranch()) });
 	};
 
 	const restored = (ctx: ExtensionContext) => restoreState(ctx.sessionManager.getBranch());
@@ -231,11 +238,18 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			activeTools: pi.getActiveTools(),
 			userModel: host.selected(ctx),
 		});
+		progress.restore(ctx);
+		// The progress tool belongs to the mode; pi activates registered tools, so take it away while the mode is off.
+		const active = pi.getActiveTools();
+		if (state.mode === "off" && active.includes(PROGRESS_TOOL)) {
+			pi.setActiveTools(active.filter((t) => t !== PROGRESS_TOOL));
+		}
 	});
 	// /tree moves to another branch without a new session: the mode and cursor of that branch apply.
 	pi.on("session_tree", async (_event, ctx) => {
 		ctxRef = ctx;
 		await dispatch({ type: "tree", restored: restored(ctx), autoFlag: autoFlag(), blocker: blocker() });
+		progress.restore(ctx);
 	});
 	pi.on("session_shutdown", async (_event, ctx) => {
 		ctxRef = ctx;
@@ -328,7 +342,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 				lastCall: state.lastCall,
 				piLine: host.line,
 				protection: protectionNote(protection()),
-				extra: summary.calls > 0 ? summary.table : undefined,
+				extra: [...progress.lines(), ...(summary.calls > 0 ? summary.table : [])],
 			});
 			if (ctx.hasUI) ctx.ui.notify(text, "info");
 			// JSON mode: stdout is pi's event stream, the report goes to stderr. Print mode: the report is the answer.

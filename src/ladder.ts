@@ -24,7 +24,7 @@ export const KICKOFF_TYPE = "plan-stepdown:implement";
  * pi 1.x hands a virtual model's router LLM messages, where the kickoff is a user-role message with this exact text.
  */
 export const KICKOFF_TEXT =
-	"The plan above is approved. Implement it now, step by step: make the changes with the tools you have, run the checks the plan names, fix what fails, and finish with a short summary of what changed.";
+	"The plan above is approved. Implement it now, step by step: make the changes with the tools you have, run the checks the plan names, fix what fails, and finish with a short summary of what changed. After finishing each numbered step, report it with the plan_progress tool (its number and status).";
 
 export interface BumpRules {
 	bumpOnFailedBash: boolean;

@@ -21,6 +21,7 @@
  */
 import { flagOrderMessage } from "./cli.ts";
 import type { Mode, Phase, Reason, Trigger } from "./ladder.ts";
+import { PROGRESS_TOOL } from "./plan-steps.ts";
 import type { CallEntry, ModelRef, StateEntry } from "./state.ts";
 
 export interface ToolSets {
@@ -117,10 +118,10 @@ export type PlanModeEvent =
 	  }
 	| { type: "off" }
 	| { type: "call"; call: CallStart }
-	| { type: "final"; phase: Phase; loop: boolean; stopReason: string; hasText: boolean }
+	| { type: "final"; phase: Phase; loop: boolean; stopReason: string; hasText: boolean; text?: string }
 	| { type: "run-start" }
 	| { type: "run-end"; lastStopReason: string | undefined; hasUI: boolean }
-	| { type: "approval"; choice: ApprovalChoice; feedback?: string }
+	| { type: "approval"; choice: ApprovalChoice; feedback?: string; planText?: string }
 	| { type: "model-picked"; ladder: boolean; activeTools: string[]; userModel?: ModelRef }
 	| { type: "shutdown"; headless: boolean; summary: boolean };
 
@@ -140,8 +141,8 @@ export type Effect =
 	| { type: "exit-code"; code: number }
 	/** Put the task or the user's text in the editor (TUI). */
 	| { type: "editor"; text: string }
-	/** Send the approved plan's kickoff: inside the running run, or as a new run. */
-	| { type: "kickoff"; inRun: boolean }
+	/** Send the approved plan's kickoff: inside the running run, or as a new run; `planText` is the approved plan. */
+	| { type: "kickoff"; inRun: boolean; planText?: string }
 	| { type: "offer-approval" }
 	/** A user message: the /plan task, or the refine feedback (queued as a follow-up). */
 	| { type: "prompt"; text: string; followUp: boolean }
@@ -170,10 +171,11 @@ export function toolsForMode(
 ): readonly string[] | undefined {
 	if (mode === "planning") {
 		return autoApprove && !caps.toolsSwitchInRun
-			? [...new Set([...tools.plan, ...tools.implementation])]
+			? [...new Set([...tools.plan, ...tools.implementation, PROGRESS_TOOL])]
 			: tools.plan.filter((t) => !WRITE_TOOLS.has(t));
 	}
-	if (mode === "implementing") return tools.implementation;
+	// The plan's steps are reported with a tool of this extension's while implementing.
+	if (mode === "implementing") return [...tools.implementation, PROGRESS_TOOL];
 	return undefined;
 }
 
@@ -340,7 +342,8 @@ function enter(
 		...state,
 		mode,
 		autoApprove,
-		userTools: fresh ? activeTools : state.userTools,
+		// The progress tool is the mode's, never the user's own.
+		userTools: fresh ? activeTools.filter((t) => t !== PROGRESS_TOOL) : state.userTools,
 		userModel: fresh ? userModel : (state.userModel ?? userModel),
 		cursor: 0,
 	};
@@ -432,9 +435,9 @@ function onFinal(state: PlanModeState, event: Extract<PlanModeEvent, { type: "fi
 		state: next,
 		effects: [
 			{ type: "persist", entry: entryOf(next) },
-			{ type: "kickoff", inRun: true },
+			{ type: "kickoff", inRun: true, planText: event.text },
 			// The rest of this run (pi 1.x) and later runs (user follow-ups) get the implementation tools.
-			{ type: "tools", names: tools.implementation },
+			{ type: "tools", names: [...tools.implementation, PROGRESS_TOOL] },
 		],
 	};
 }
@@ -466,7 +469,10 @@ function onApproval(
 	switch (event.choice) {
 		case "start": {
 			const step = enter(state, "implementing", state.autoApprove, [], undefined, tools, caps);
-			return { state: step.state, effects: [...step.effects, { type: "kickoff", inRun: false }] };
+			return {
+				state: step.state,
+				effects: [...step.effects, { type: "kickoff", inRun: false, planText: event.planText }],
+			};
 		}
 		case "refine": {
 			const feedback = event.feedback?.trim();

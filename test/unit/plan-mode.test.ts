@@ -18,6 +18,8 @@ const PI0: HostCaps = { toolsSwitchInRun: false };
 const PI1: HostCaps = { toolsSwitchInRun: true };
 const USER_MODEL = { provider: "oai", id: "gpt-mid", thinking: "medium" };
 const USER_TOOLS = ["read", "bash", "edit", "write", "mytool"];
+/** Implementing adds the extension's own progress tool to the configured implementation tools. */
+const IMPL_TOOLS = [...TOOLS.implementation, "plan_progress"];
 
 const off: StateEntry = { v: 1, mode: "off", autoApprove: false };
 const restoredOf = (state: StateEntry, cursor = 0) => ({ state, cursor });
@@ -101,6 +103,11 @@ describe("plan-mode reducer", () => {
 		assert.match(find(effects, "say")[0].text, /still implementing/);
 	});
 
+	test("the progress tool is the mode's: never saved as one of the user's tools", () => {
+		const { state } = run([plan({ activeTools: [...USER_TOOLS, "plan_progress"] })]);
+		assert.deepEqual(state.userTools, USER_TOOLS);
+	});
+
 	test("/plan again while planning keeps the tools and model the user had before the first /plan", () => {
 		const { state } = run([plan(), plan({ activeTools: ["read"], userModel: undefined })]);
 		assert.deepEqual(state.userTools, USER_TOOLS);
@@ -108,23 +115,30 @@ describe("plan-mode reducer", () => {
 	});
 
 	test("auto-approve: pi 0.73.1 starts the run with both tool sets, pi 1.x with the plan tools", () => {
-		assert.deepEqual(toolsForMode("planning", true, TOOLS, PI0), ["read", "bash", "grep", "edit", "write"]);
+		assert.deepEqual(toolsForMode("planning", true, TOOLS, PI0), [
+			"read",
+			"bash",
+			"grep",
+			"edit",
+			"write",
+			"plan_progress",
+		]);
 		assert.deepEqual(toolsForMode("planning", true, TOOLS, PI1), ["read", "bash", "grep"]);
 		assert.deepEqual(toolsForMode("planning", false, { ...TOOLS, plan: ["read", "write"] }, PI0), ["read"]);
-		assert.deepEqual(toolsForMode("implementing", false, TOOLS, PI0), TOOLS.implementation);
+		assert.deepEqual(toolsForMode("implementing", false, TOOLS, PI0), IMPL_TOOLS);
 		assert.equal(toolsForMode("off", false, TOOLS, PI0), undefined);
 	});
 
 	test("final answer while planning with auto-approve: implementing, kickoff in the run, implementation tools", () => {
 		const { state, effects } = run([
 			start({ autoFlag: true, headless: true }),
-			{ type: "final", phase: "planning", loop: true, stopReason: "stop", hasText: true },
+			{ type: "final", phase: "planning", loop: true, stopReason: "stop", hasText: true, text: "Plan:\n1. a" },
 		]);
 		assert.equal(state.mode, "implementing");
 		const tail = effects.slice(-3);
 		assert.deepEqual(types(tail), ["persist", "kickoff", "tools"]);
-		assert.deepEqual(find(tail, "kickoff")[0], { type: "kickoff", inRun: true });
-		assert.deepEqual(find(tail, "tools")[0].names, TOOLS.implementation);
+		assert.deepEqual(find(tail, "kickoff")[0], { type: "kickoff", inRun: true, planText: "Plan:\n1. a" });
+		assert.deepEqual(find(tail, "tools")[0].names, IMPL_TOOLS);
 	});
 
 	test("no approval without auto-approve, for tool calls, errors, empty text or auxiliary calls", () => {
@@ -164,10 +178,10 @@ describe("plan-mode reducer", () => {
 
 	test("approval: start → implementing and a kickoff in a new run; refine → follow-up; cancel → off", () => {
 		const planning = run([plan()]).state;
-		const started = run([{ type: "approval", choice: "start" }], PI0, planning);
+		const started = run([{ type: "approval", choice: "start", planText: "1. a" }], PI0, planning);
 		assert.equal(started.state.mode, "implementing");
-		assert.deepEqual(find(started.effects, "kickoff")[0], { type: "kickoff", inRun: false });
-		assert.deepEqual(find(started.effects, "tools")[0].names, TOOLS.implementation);
+		assert.deepEqual(find(started.effects, "kickoff")[0], { type: "kickoff", inRun: false, planText: "1. a" });
+		assert.deepEqual(find(started.effects, "tools")[0].names, IMPL_TOOLS);
 
 		const refined = run([{ type: "approval", choice: "refine", feedback: "  smaller  " }], PI0, planning);
 		assert.equal(refined.state.mode, "planning");

@@ -1,0 +1,87 @@
+/**
+ * Shell for the plan's steps (plan-steps.ts decides): the `plan_progress` tool the agent reports steps with, the
+ * session entries that keep steps and progress on the branch, and the widget that shows them (TUI, and RPC clients
+ * through pi's extension UI protocol).
+ */
+import type { ExtensionAPI, ExtensionContext } from "@mariozechner/pi-coding-agent";
+import { Type } from "typebox";
+import {
+	extractSteps,
+	type PlanStep,
+	PROGRESS_TOOL,
+	PROGRESS_TYPE,
+	progressError,
+	progressLines,
+	restoreSteps,
+	STEPS_TYPE,
+	type StepProgress,
+	stepViews,
+} from "./plan-steps.ts";
+
+const WIDGET_KEY = "plan-stepdown";
+
+export interface ProgressDeps {
+	/** The rung and provider/id of the call being answered (the one that called the tool). */
+	current(): { rung: number; model: string };
+}
+
+export function createProgress(pi: ExtensionAPI, deps: ProgressDeps) {
+	let steps: PlanStep[] = [];
+	let progress: StepProgress[] = [];
+	let ctxRef: ExtensionContext | undefined;
+
+	const show = () => {
+		if (!ctxRef?.hasUI) return;
+		ctxRef.ui.setWidget(WIDGET_KEY, steps.length > 0 ? progressLines(stepViews(steps, progress)) : undefined);
+	};
+
+	pi.registerTool({
+		name: PROGRESS_TOOL,
+		label: "Plan progress",
+		description:
+			"Report progress on a numbered step of the approved plan: call it when you start a step (in_progress) and when you finish it (done), or skip it with a reason in your answer (skipped).",
+		parameters: Type.Object({
+			step: Type.Integer({ minimum: 1, description: "The step's number in the approved plan" }),
+			status: Type.Union([Type.Literal("in_progress"), Type.Literal("done"), Type.Literal("skipped")]),
+		}),
+		async execute(_id, params) {
+			const error = progressError(steps, params.step, params.status);
+			if (error) throw new Error(`plan_progress: ${error}`);
+			const entry: StepProgress = { v: 1, step: params.step, status: params.status, ...deps.current() };
+			progress.push(entry);
+			pi.appendEntry(PROGRESS_TYPE, entry);
+			show();
+			const done = stepViews(steps, progress).filter((v) => v.status === "done").length;
+			return {
+				content: [{ type: "text", text: `Step ${params.step}: ${params.status} (${done}/${steps.length} done).` }],
+				details: {},
+			};
+		},
+	});
+
+	return {
+		/** The approved plan: its steps are stored with the session (nothing when it has no list). */
+		approve(planText: string | undefined) {
+			steps = planText ? extractSteps(planText) : [];
+			progress = [];
+			if (steps.length > 0) pi.appendEntry(STEPS_TYPE, { v: 1, steps });
+			show();
+		},
+		/** The branch's plan and progress (session start, /tree). */
+		restore(ctx: ExtensionContext) {
+			ctxRef = ctx;
+			({ steps, progress } = restoreSteps(ctx.sessionManager.getBranch()));
+			show();
+		},
+		setContext(ctx: ExtensionContext) {
+			ctxRef = ctx;
+		},
+		/** Lines for /stepdown; none without a plan. */
+		lines: (): string[] => (steps.length > 0 ? progressLines(stepViews(steps, progress)) : []),
+		/** The summary entry's data. */
+		data() {
+			const views = stepViews(steps, progress);
+			return { done: views.filter((v) => v.status === "done").length, total: steps.length, steps: views };
+		},
+	};
+}

@@ -1,0 +1,89 @@
+/**
+ * The plan as tracked steps on the real pi binary: the approved plan's numbered steps are stored with the session, the
+ * agent reports them with plan_progress (a claim in prose marks nothing), the widget shows them over RPC, and the
+ * headless summary carries them as data.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { customData, eventAfter, onlySession, send, uiAfter } from "../helpers/e2e.ts";
+import { runPi, startPiRpc } from "../helpers/pi-harness.ts";
+import { startRig } from "../helpers/rig.ts";
+import { CROSS_PROVIDER_LADDER, PROVIDERS, USER_SETTINGS, write } from "./fixtures.ts";
+
+const PLAN = "Plan:\n1. Create hello.txt\n   - with a greeting\n2. Check it with cat\n3. Say done";
+const progress = (step: number, status: string) => ({
+	toolCalls: [{ name: "plan_progress", arguments: { step, status } }],
+});
+
+test("print mode: steps stored on approval, progress by tool (prose marks nothing), summary data", async (t) => {
+	const { mock, sandbox, checkSettings } = await startRig(t, {
+		providers: PROVIDERS,
+		settings: USER_SETTINGS,
+		planConfig: CROSS_PROVIDER_LADDER,
+		script: [
+			{ text: PLAN },
+			write("hello.txt", "hi\n"),
+			progress(1, "done"),
+			progress(7, "done"),
+			{ text: "Step 2 is done too, trust me." },
+		],
+	});
+	const r = await runPi(sandbox, ["-p", "make hello", "--plan-auto-approve"], { extension: ".", timeoutMs: 30_000 });
+	assert.equal(r.code, 0, r.stderr);
+	checkSettings();
+	// The implementation calls are offered the tool; the planning call is not.
+	assert.ok(!mock.requests[0].toolNames.includes("plan_progress"));
+	assert.ok(mock.requests[1].toolNames.includes("plan_progress"));
+	// A step that does not exist is an error the model sees.
+	assert.match(mock.requests[4].toolResults[0]?.text ?? "", /step must be a whole number from 1 to 3/);
+
+	const { entries } = onlySession(sandbox);
+	assert.deepEqual(customData(entries, "plan-stepdown:steps"), [
+		{
+			v: 1,
+			steps: [
+				{ n: 1, text: "Create hello.txt; with a greeting" },
+				{ n: 2, text: "Check it with cat" },
+				{ n: 3, text: "Say done" },
+			],
+		},
+	]);
+	const reports = customData(entries, "plan-stepdown:progress") as { step: number; status: string; rung: number }[];
+	assert.deepEqual(
+		reports.map((p) => `${p.step} ${p.status} rung ${p.rung}`),
+		["1 done rung 2"],
+	);
+	const summary = customData(entries, "plan-stepdown:summary")[0] as { steps: { done: number; total: number } };
+	assert.deepEqual([summary.steps.done, summary.steps.total], [1, 3], "the prose claim about step 2 marked nothing");
+});
+
+test("rpc: the widget shows the steps with a check and the rung/model of each done step", async (t) => {
+	const { mock, sandbox, checkSettings } = await startRig(t, {
+		providers: PROVIDERS,
+		settings: USER_SETTINGS,
+		planConfig: CROSS_PROVIDER_LADDER,
+	});
+	const rpc = startPiRpc(sandbox, [], { extension: "." });
+	t.after(() => rpc.close());
+	mock.setScript([{ text: PLAN }]);
+	const mark = rpc.events.length;
+	await send(rpc, "/plan make hello");
+	const dialog = await uiAfter(rpc, mark, "select");
+	mock.setScript([write("hello.txt", "hi\n"), progress(1, "done"), { text: "Done." }]);
+	rpc.respondUi(dialog.id, { value: "Start implementation" });
+	const widget = await eventAfter(
+		rpc,
+		mark,
+		(e) => e.method === "setWidget" && JSON.stringify(e).includes("1/3 steps done"),
+		"the progress widget",
+	);
+	const lines = (widget.widgetLines ?? widget.lines ?? []) as string[];
+	assert.deepEqual(lines, [
+		"plan: 1/3 steps done",
+		"☑ 1. Create hello.txt; with a greeting  [2] chat/chat-tiny",
+		"☐ 2. Check it with cat",
+		"☐ 3. Say done",
+	]);
+	await rpc.close();
+	checkSettings();
+});

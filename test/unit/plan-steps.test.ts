@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { extractSteps, progressError, progressLines, restoreSteps, stepViews } from "../../src/plan-steps.ts";
+
+const texts = (plan: string) => extractSteps(plan).map((s) => `${s.n} ${s.text}`);
+
+describe("extractSteps", () => {
+	const shapes: [string, string, string[]][] = [
+		["1.", "Plan:\n1. Create hello.txt\n2. Check it with cat", ["1 Create hello.txt", "2 Check it with cat"]],
+		["1)", "Plan:\n1) Add the flag\n2) Test it", ["1 Add the flag", "2 Test it"]],
+		["checkboxes", "- [ ] Write the parser\n- [x] Read the spec", ["1 Write the parser", "2 Read the spec"]],
+		[
+			"nested bullets join their step",
+			"Plan:\n1. Edit src/a.ts\n   - rename foo\n   - keep bar\n2. Run npm test",
+			["1 Edit src/a.ts; rename foo; keep bar", "2 Run npm test"],
+		],
+		["bold step names", "1. **Parse** the input\n2. **Print** it", ["1 Parse the input", "2 Print it"]],
+		["bullets when nothing is numbered", "Plan:\n- one\n- two", ["1 one", "2 two"]],
+		["prose around the list", "I looked at it.\n\nPlan:\n1. a\n2. b\n\nThat is all.", ["1 a", "2 b"]],
+		["no list", "Nothing to do here.", []],
+	];
+	for (const [name, plan, expected] of shapes) test(name, () => assert.deepEqual(texts(plan), expected));
+});
+
+describe("progress", () => {
+	const steps = extractSteps("1. a\n2. b\n3. c");
+	test("the latest report per step wins; the widget shows checks and the rung/model that did it", () => {
+		const views = stepViews(steps, [
+			{ v: 1, step: 1, status: "in_progress", rung: 1, model: "p/m1" },
+			{ v: 1, step: 1, status: "done", rung: 2, model: "p/m2" },
+			{ v: 1, step: 3, status: "skipped", rung: 2, model: "p/m2" },
+		]);
+		assert.deepEqual(progressLines(views), ["plan: 1/3 steps done", "☑ 1. a  [2] p/m2", "☐ 2. b", "– 3. c  [2] p/m2"]);
+	});
+	test("a report on a step that does not exist, or with an unknown status, is refused", () => {
+		assert.equal(progressError(steps, 2, "done"), undefined);
+		assert.match(progressError(steps, 4, "done") ?? "", /from 1 to 3/);
+		assert.match(progressError(steps, 1.5, "done") ?? "", /whole number/);
+		assert.match(progressError(steps, 1, "finished") ?? "", /status must be/);
+		assert.match(progressError([], 1, "done") ?? "", /no approved plan/);
+	});
+});
+
+describe("restoreSteps", () => {
+	const custom = (customType: string, data: unknown) => ({ type: "custom", customType, data });
+	test("the latest plan's steps and only the progress reported since", () => {
+		const p = (step: number) => ({ v: 1, step, status: "done", rung: 1, model: "p/m" });
+		const r = restoreSteps([
+			custom("plan-stepdown:steps", { v: 1, steps: [{ n: 1, text: "old" }] }),
+			custom("plan-stepdown:progress", p(1)),
+			custom("plan-stepdown:steps", {
+				v: 1,
+				steps: [
+					{ n: 1, text: "a" },
+					{ n: 2, text: "b" },
+				],
+			}),
+			custom("plan-stepdown:progress", p(2)),
+			custom("plan-stepdown:progress", { v: 1, step: "2" }),
+		]);
+		assert.deepEqual(
+			r.steps.map((s) => s.text),
+			["a", "b"],
+		);
+		assert.deepEqual(
+			r.progress.map((x) => x.step),
+			[2],
+		);
+	});
+});
