@@ -141,7 +141,7 @@ describe("the npm tarball, installed as a pi package", () => {
 			},
 		);
 		assert.equal(run.status, 0, run.stderr);
-		assert.match(run.stdout, /replay on .*ladder\.json \(cache-aware stepping\): 7 calls/);
+		assert.match(run.stdout, /replay on .*ladder\.json \(per-call stepping\): 7 calls/);
 		assert.match(run.stdout, /openai\/gpt-5\.4-mini/);
 		assert.match(run.stdout, /identical tokens/);
 	});
