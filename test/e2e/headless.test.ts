@@ -101,7 +101,8 @@ const searchSizes = (reqs: readonly RecordedRequest[]) => reqs.map((r) => r.webS
 const sorted = (names: readonly string[]) => [...names].sort();
 
 const PLAN_TOOLS = sorted(["read", "bash", "grep", "find", "ls"]);
-const ALL_TOOLS = sorted(["read", "bash", "edit", "write", "grep", "find", "ls"]);
+// Implementation calls: the configured implementation tools and the extension's own plan_progress.
+const ALL_TOOLS = sorted(["read", "bash", "edit", "write", "grep", "find", "ls", "plan_progress"]);
 
 interface Trigger {
 	kind: string;

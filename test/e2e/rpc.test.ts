@@ -162,7 +162,16 @@ test("approve: planning on rung 0, implementation 1, 2, 2; a follow-up 0, 1, 2; 
 	assert.deepEqual(wireLabels(impl), [RUNG[1], RUNG[2], RUNG[2]]);
 	assert.match(impl[0].lastUserText ?? "", /^The plan above is approved\./);
 	for (const req of impl) {
-		assert.deepEqual([...req.toolNames].sort(), ["bash", "edit", "find", "grep", "ls", "read", "write"]);
+		assert.deepEqual([...req.toolNames].sort(), [
+			"bash",
+			"edit",
+			"find",
+			"grep",
+			"ls",
+			"plan_progress",
+			"read",
+			"write",
+		]);
 		assert.ok(!hasPlanBlock(req), "implementation calls carry no planning block");
 	}
 	// The status line (setStatus) names the real model of each call in flight, then the idle top of the ladder (pi 1.x

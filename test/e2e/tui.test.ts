@@ -93,6 +93,8 @@ test("TUI: /plan, dialog by keys (Start, Refine, Cancel), in-flight status line,
 		"the end of the implementation run",
 	);
 	assert.ok(!screen.includes("Plan ready — what next?"), "the dialog is gone");
+	// The approved plan's steps, as the progress widget shows them (none reported done in this run).
+	assert.match(screen, /plan: 0\/2 steps done\n\s*☐ 1\. Create hello\.txt with a greeting\n\s*☐ 2\. Check it with cat/);
 	assert.deepEqual(wireLabels(mock.requests), [RUNG[0], RUNG[1], RUNG[2]]);
 	assert.equal(readFileSync(join(sandbox.projectDir, "hello.txt"), "utf8"), "Hello from the TUI\n");
 	if (PI_LINE === "1") {
