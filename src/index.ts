@@ -255,9 +255,10 @@ export default function planStepdown(pi: ExtensionAPI): void {
 		ctxRef = ctx;
 		await dispatch({ type: "shutdown", headless: !ctx.hasUI, summary: resolved.config.accounting.summary });
 	});
-	pi.on("input", async (event) => ({
-		action: refusesInput(state, event.source) ? "handled" : "continue",
-	}));
+	pi.on("input", async (event) => {
+		if (event.source !== "extension") await dispatch({ type: "prompt" });
+		return { action: refusesInput(state, event.source) ? ("handled" as const) : ("continue" as const) };
+	});
 	pi.on("before_agent_start", async (_event, ctx) => {
 		ctxRef = ctx;
 	});

@@ -55,6 +55,8 @@ export interface PlanModeState {
 	running: boolean;
 	/** This process made a loop call: only then does a headless session end with a summary (a report changes nothing). */
 	calledHere?: boolean;
+	/** Headless: why the config is unusable, said once with the first prompt. */
+	unusable?: string;
 }
 
 export const INITIAL_STATE: PlanModeState = { mode: "off", autoApprove: false, cursor: 0, running: false };
@@ -120,6 +122,8 @@ export type PlanModeEvent =
 	| { type: "call"; call: CallStart }
 	| { type: "final"; phase: Phase; loop: boolean; stopReason: string; hasText: boolean; text?: string }
 	| { type: "run-start" }
+	/** A prompt typed or sent (not an extension command). */
+	| { type: "prompt" }
 	| { type: "run-end"; lastStopReason: string | undefined; hasUI: boolean }
 	| { type: "approval"; choice: ApprovalChoice; feedback?: string; planText?: string }
 	| { type: "model-picked"; ladder: boolean; activeTools: string[]; userModel?: ModelRef }
@@ -154,6 +158,9 @@ export interface Step {
 }
 
 export const PLAN_ON_TEXT = (where: string) => `plan-stepdown: plan mode on. Every planning call uses ${where}.`;
+export const unusableText = (why: string) =>
+	`plan-stepdown is unusable until this is fixed (your prompts run on your own model, /plan is refused):\n${why}`;
+
 export const NO_LADDER_TEXT =
 	"plan-stepdown: plan mode on, but no ladder is configured: planning and implementing use your current model. Add a ladder to .pi/plan-stepdown.json or ~/.pi/agent/plan-stepdown.json (JSON schema: plan-stepdown.schema.json in the package).";
 export const CANCEL_TEXT = "plan-stepdown: left plan mode; your tools and model are back.";
@@ -208,6 +215,13 @@ export function reduce(state: PlanModeState, event: PlanModeEvent, tools: ToolSe
 			return onCall(state, event.call);
 		case "final":
 			return onFinal(state, event, tools);
+		case "prompt":
+			return state.unusable
+				? {
+						state: { ...state, unusable: undefined },
+						effects: [{ type: "say", text: unusableText(state.unusable), level: "warning" }],
+					}
+				: { state, effects: [] };
 		case "run-start":
 			return { state: { ...state, running: true }, effects: [] };
 		case "run-end":
@@ -282,10 +296,12 @@ function onStart(
 		if (event.headless) return { state: restored, effects: [...effects, { type: "exit-code", code: 2 }] };
 		effects.push({ type: "editor", text: event.swallowedTask });
 	}
-	// Headless, a config problem is reported where the mode is asked for (/plan, the flag): one message, not two.
+	// A config problem is said once at start-up; with the flag it is said where the flag is refused (below).
 	if (event.configIssues.length > 0 && !event.headless && !event.autoFlag) {
 		effects.push({ type: "say", text: `plan-stepdown config:\n${event.configIssues.join("\n")}`, level: "warning" });
 	}
+	// Headless without the flag: said with the first prompt (a /plan command reports it itself), once.
+	const unusable = event.headless && !event.autoFlag && restored.mode === "off" ? event.blocker : undefined;
 	if (event.autoFlag && event.reason === "startup") {
 		if (event.blocker) {
 			effects.push({
@@ -303,7 +319,7 @@ function onStart(
 		const step = enter(restored, "planning", true, event.activeTools, event.userModel, tools, caps);
 		return { state: step.state, effects: [...effects, ...step.effects] };
 	}
-	const step = applyRestored(restored, event.blocker, tools, caps);
+	const step = applyRestored({ ...restored, unusable }, event.blocker, tools, caps);
 	return { state: step.state, effects: [...effects, ...step.effects] };
 }
 

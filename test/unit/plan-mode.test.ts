@@ -269,9 +269,21 @@ describe("plan-mode reducer", () => {
 		assert.deepEqual(find(run([start({ swallowedTask: "do it" })]).effects, "editor")[0].text, "do it");
 	});
 
-	test("config issues at start-up are said once in the TUI, not headless (the mode request reports them)", () => {
-		assert.equal(find(run([start({ configIssues: ["x: bad"] })]).effects, "say").length, 1);
-		assert.equal(find(run([start({ configIssues: ["x: bad"], headless: true })]).effects, "say").length, 0);
+	test("an unusable config is said once at start-up: in the TUI, and on stderr headless", () => {
+		assert.equal(find(run([start({ configIssues: ["x: bad"], blocker: "x: bad" })]).effects, "say").length, 1);
+		const started = run([start({ configIssues: ["x: bad"], blocker: "x: bad", headless: true })]);
+		assert.equal(find(started.effects, "say").length, 0, "nothing yet: a /plan command would report it itself");
+		const headless = find(run([{ type: "prompt" }, { type: "prompt" }], PI0, started.state).effects, "say");
+		assert.equal(headless.length, 1, "once, with the first prompt");
+		assert.match(headless[0].text, /^plan-stepdown is unusable until this is fixed .*\nx: bad$/);
+		assert.equal(headless[0].level, "warning");
+		// With the flag, the flag's refusal says it (one message, not two).
+		const auto = find(
+			run([start({ configIssues: ["x: bad"], blocker: "x: bad", headless: true, autoFlag: true })]).effects,
+			"say",
+		);
+		assert.equal(auto.length, 1);
+		assert.match(auto[0].text, /cannot plan/);
 	});
 
 	test("tree: moving to a branch without the mode gives back the user's tools and model", () => {
