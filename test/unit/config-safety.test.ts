@@ -31,14 +31,6 @@ function makeProject(name: string, make: (path: string) => void): string {
 const project = (name: string, make: (path: string) => void): LayerInput[] =>
 	readLayers(join(dir, "no-agent"), makeProject(name, make), undefined);
 
-/** Fails the test instead of hanging the suite when a read blocks. */
-function withinSeconds<T>(seconds: number, fn: () => T): T {
-	const started = Date.now();
-	const result = fn();
-	assert.ok(Date.now() - started < seconds * 1000, `took ${Date.now() - started} ms`);
-	return result;
-}
-
 /**
  * The config issues for a project, computed in a child process with a deadline: a read that blocks (a FIFO opened
  * for reading waits for a writer) would block this process's event loop, and no in-process timeout could fire.
@@ -112,7 +104,7 @@ describe("hostile JSON: no RangeError, no prototype pollution", () => {
 	});
 	test("130k wrong items: a capped list of issues", () => {
 		const items = JSON.stringify({ tools: { plan: Array.from({ length: 130_000 }, () => 5) } });
-		const issues = withinSeconds(5, () => messages([text("huge.json", items)]));
+		const issues = messages([text("huge.json", items)]);
 		assert.equal(issues.length, 21);
 		assert.equal(issues[0], "huge.json /tools/plan/0: expected a non-empty string, found 5");
 		assert.match(issues[20], /only the first 20 are shown/);

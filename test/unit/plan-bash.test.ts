@@ -96,9 +96,10 @@ describe("planBashDecision", () => {
 	});
 });
 
+// No wall-clock assertions here (timings live in `npm run bench`): what keeps these fast is structural, a length cap
+// before the parser and a step budget per pattern, and that is what the tests pin.
 describe("no stalls", () => {
-	test("the sed -i check is linear: a 160 KB command in well under a second", () => {
-		const started = Date.now();
+	test("the sed -i check: a 160 KB command is refused by the length cap before any parsing", () => {
 		assert.match(
 			String((checkPlanBash(`sed -n ${"p;".repeat(80_000)} f`, none) as { reason: string }).reason),
 			/longer than 16384/,
@@ -106,15 +107,12 @@ describe("no stalls", () => {
 		assert.equal(checkPlanBash(`sed ${"-n ".repeat(50_000)}-i f`, none).ok, false);
 		assert.equal(checkPlanBash(`sed -n ${"p;".repeat(MAX_PARSED_COMMAND / 2 - 10)} f`, none).ok, false);
 		assert.equal(checkPlanBash(`sed -n '${"p;".repeat(MAX_PARSED_COMMAND / 2 - 10)}' f`, none).ok, true);
-		assert.ok(Date.now() - started < 2000, `${Date.now() - started} ms`);
 	});
-	test("the worst accepted pattern on its longest input stays fast", () => {
+	test("the worst accepted pattern runs only on input within its step budget", () => {
 		const p = compilePattern("a.*a.*b");
 		assert.ok(p);
-		const started = Date.now();
 		assert.equal(safeTest(p, "a".repeat(p.maxInput)), false);
-		assert.ok(Date.now() - started < 500, `${Date.now() - started} ms`);
-		assert.equal(safeTest(p, "a".repeat(p.maxInput + 1)), undefined);
+		assert.equal(safeTest(p, "a".repeat(p.maxInput + 1)), undefined, "longer input is not run at all");
 	});
 });
 
