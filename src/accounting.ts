@@ -35,6 +35,8 @@ export interface CallCost {
 	flatTokens: Tokens;
 	cost: number;
 	failed: boolean;
+	/** The provider's error, for a failed call. */
+	error?: string;
 	/** The assistant message's usage or cost was not plausible numbers (corrupted session): counted as zero. */
 	invalid: boolean;
 	/** Index of the implementation run the call belongs to (a kickoff or a user prompt while implementing starts
@@ -64,6 +66,8 @@ export interface RunTotals extends PhaseTotals {
 export interface Summary {
 	calls: number;
 	failed: number;
+	/** The last call failed (a headless run that exits non-zero ended on it). */
+	lastFailure?: { rung: number; model: string; error: string };
 	/** Calls whose recorded usage or cost was unreadable, counted as zero. */
 	invalid: number;
 	cost: number;
@@ -124,6 +128,7 @@ interface BranchEntry {
 		stopReason?: string;
 		/** Validated by readUsage: a session file is user data. */
 		usage?: unknown;
+		errorMessage?: unknown;
 	};
 }
 
@@ -174,6 +179,7 @@ export function callCosts(branch: readonly BranchEntry[]): CallCost[] {
 			flatTokens: flatTokens(tokens, switched ? previous?.prompt : undefined),
 			cost: usage.cost,
 			failed: entry.message.stopReason === "error" || entry.message.stopReason === "aborted",
+			...(typeof entry.message.errorMessage === "string" ? { error: entry.message.errorMessage } : {}),
 			invalid: usage.invalid,
 			run: inRun ? run : -1,
 		});
@@ -288,6 +294,7 @@ export function summarize(calls: readonly CallCost[], rung0Prices: Prices | unde
 	const summary: Summary = {
 		calls: calls.length,
 		failed: calls.filter((c) => c.failed).length,
+		...endedOnFailure(calls),
 		invalid: calls.filter((c) => c.invalid).length,
 		cost: all.cost,
 		flatCost: all.flatCost,
@@ -327,8 +334,19 @@ function rung0Prices(config: Config, registry: RegistryLike | undefined): Prices
 
 const usd = (n: number) => (Number.isFinite(n) ? `$${n.toFixed(4)}` : "$?");
 /** A percentage only when it means something: finite and within ±1000%. */
-const pct = (n: number | undefined) =>
-	n !== undefined && Number.isFinite(n) && Math.abs(n) <= 1000 ? `${n.toFixed(1)}%` : "n/a";
+/** One decimal; a value that rounds to zero prints 0.0, never -0.0. */
+const pct = (n: number | undefined) => {
+	if (n === undefined || !Number.isFinite(n) || Math.abs(n) > 1000) return "n/a";
+	const r = Math.round(n * 10) / 10;
+	return `${(r === 0 ? 0 : r).toFixed(1)}%`;
+};
+
+/** The session's last call failed (the run ended on it): which rung, model and error, for the summary line. */
+function endedOnFailure(calls: readonly CallCost[]): { lastFailure?: { rung: number; model: string; error: string } } {
+	const last = calls[calls.length - 1];
+	if (!last?.failed) return {};
+	return { lastFailure: { rung: last.call.rung, model: last.call.model, error: last.error ?? "aborted" } };
+}
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 const ofFlat = (t: PhaseTotals) =>
 	t.flatCost ? ` (flat rung 0: ${usd(t.flatCost)}, ${pct((t.cost / t.flatCost) * 100)} of it)` : "";
@@ -387,5 +405,7 @@ export function costTable(s: Summary): string[] {
 
 export function summaryLine(s: Summary): string {
 	const flat = s.flatCost !== undefined ? ` (flat rung 0: ${usd(s.flatCost)}, saved ${pct(s.savingsPct ?? 0)})` : "";
-	return `plan-stepdown: ${plural(s.calls, "call")}, ${usd(s.cost)}${flat}, ${plural(s.bumps.length, "bump")}`;
+	const f = s.lastFailure;
+	const failure = f ? `; the last call failed: rung ${f.rung} ${f.model}: ${f.error.slice(0, 300)}` : "";
+	return `plan-stepdown: ${plural(s.calls, "call")}, ${usd(s.cost)}${flat}, ${plural(s.bumps.length, "bump")}${failure}`;
 }

@@ -20,7 +20,7 @@ const LADDER = {
 	],
 };
 
-const GREET = "export function greet(name) {\n\treturn `Hello, ${name}!`;\n}\n";
+const GREET = `export function greet(name) {\n\treturn \`Hello, \${name}!\`;\n}\n`;
 
 /** A model that plans any task as three steps, then implements them with tools and reports each step. */
 function script(): (req: RecordedRequest) => MockAnswer {

@@ -140,6 +140,20 @@ describe("summarize", () => {
 		assert.equal(summaryLine(s), "plan-stepdown: 1 call, $0.1000, 0 bumps");
 	});
 
+	test("a session that ended on a failed call: the summary line names its rung, model and error", () => {
+		const failed = { type: "message", message: { ...answer(0, 0, 0, "error").message, errorMessage: "500 boom" } };
+		const s = summarize(callCosts([call(0), answer(1, 1, 0.1), call(2), failed]), undefined);
+		assert.deepEqual(s.lastFailure, { rung: 2, model: "p/m2", error: "500 boom" });
+		assert.match(summaryLine(s), /, 0 bumps; the last call failed: rung 2 p\/m2: 500 boom$/);
+		// A failure that was retried successfully is not how the session ended.
+		assert.equal(summarize(callCosts([call(2), failed, call(2), answer(1, 1, 0.1)]), undefined).lastFailure, undefined);
+	});
+
+	test("a saving that rounds to zero prints 0.0%, never -0.0%", () => {
+		const s = { ...summarize(callCosts([call(0), answer(1, 1, 0.1)]), undefined), flatCost: 0.1, savingsPct: -0.02 };
+		assert.match(summaryLine(s), /saved 0\.0%\)/);
+	});
+
 	test("price is per million tokens", () => {
 		assert.equal(price({ input: 1_000_000, output: 0, cacheRead: 0, cacheWrite: 0 }, prices), 5);
 		assert.equal(price({ input: 0, output: 500_000, cacheRead: 2_000_000, cacheWrite: 0 }, prices), 21);
