@@ -73,6 +73,8 @@ export interface Summary {
 	cacheLostTokens: number;
 	perRung: RungTotals[];
 	bumps: { rung: number; trigger: Trigger }[];
+	/** Loops a cheaper rung got into, each handed to rung 0 (see escalation.ts). */
+	escalations: Trigger[];
 	/** Every implementation run of the branch, oldest first. */
 	runs: RunTotals[];
 	lastRun: RunTotals | undefined;
@@ -238,9 +240,11 @@ export function summarize(calls: readonly CallCost[], rung0Prices: Prices | unde
 	const perRung: RungTotals[] = [];
 	const runs = new Map<number, RunTotals>();
 	const bumps: Summary["bumps"] = [];
+	const escalations: Trigger[] = [];
 	let cacheLostTokens = 0;
 	for (const c of calls) {
 		if (c.call.reason === "bump" && c.call.trigger) bumps.push({ rung: c.call.rung, trigger: c.call.trigger });
+		if (c.call.reason === "escalation" && c.call.trigger) escalations.push(c.call.trigger);
 		cacheLostTokens += c.flatTokens.cacheRead - c.tokens.cacheRead;
 		addToRung(perRung, c);
 		if (c.run >= 0) addToRun(runs, c, rung0Prices);
@@ -264,6 +268,7 @@ export function summarize(calls: readonly CallCost[], rung0Prices: Prices | unde
 		cacheLostTokens,
 		perRung,
 		bumps,
+		escalations,
 		runs: runList,
 		lastRun: runList.at(-1),
 		table: [],
@@ -329,6 +334,10 @@ export function costTable(s: Summary): string[] {
 			);
 		}
 	}
+	if (s.escalations.length > 0) {
+		lines.push("  escalations to rung 0:");
+		for (const e of s.escalations) lines.push(`    after ${e.kind} (${e.tool})${e.detail ? `: ${e.detail}` : ""}`);
+	}
 	const last = s.lastRun;
 	if (last) {
 		const started = last.start === "kickoff" ? "started by the approved plan" : "started by your prompt";
@@ -344,5 +353,6 @@ export function costTable(s: Summary): string[] {
 export function summaryLine(s: Summary): string {
 	const flat =
 		s.flatCost !== undefined ? ` (flat rung 0: ${usd(s.flatCost)}, saved ${(s.savingsPct ?? 0).toFixed(1)}%)` : "";
-	return `plan-stepdown: ${plural(s.calls, "call")}, ${usd(s.cost)}${flat}, ${plural(s.bumps.length, "bump")}`;
+	const escalated = s.escalations.length > 0 ? `, ${plural(s.escalations.length, "escalation")}` : "";
+	return `plan-stepdown: ${plural(s.calls, "call")}, ${usd(s.cost)}${flat}, ${plural(s.bumps.length, "bump")}${escalated}`;
 }

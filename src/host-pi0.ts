@@ -105,7 +105,8 @@ export function createPi0Host(deps: HostDeps): Host {
 		const state = deps.state();
 		if (state.mode === "off") return;
 		const messages = toCallMessages(currentSegment(event.messages));
-		pendingDecision = decideCall(state.mode, ladderLength(), messages, deps.config().reasoningBump);
+		const config = deps.config();
+		pendingDecision = decideCall(state.mode, ladderLength(), messages, config.reasoningBump, config.escalation);
 	});
 	pi.on("session_before_compact", async () => {
 		auxiliary = true;

@@ -52,8 +52,13 @@ export function createPi1Host(deps: HostDeps): Host {
 			const rules = deps.config().reasoningBump;
 			const loop = request.reason !== "direct";
 			const decision = loop
-				? (decideCall(mode, ladderLength(), toCallMessages(currentSegment(request.messages)), rules) ??
-					auxiliaryDecision(mode, ladderLength(), rules))
+				? (decideCall(
+						mode,
+						ladderLength(),
+						toCallMessages(currentSegment(request.messages)),
+						rules,
+						deps.config().escalation,
+					) ?? auxiliaryDecision(mode, ladderLength(), rules))
 				: auxiliaryDecision(mode, ladderLength(), rules);
 			const own = deps.config().ladder.length === 0 ? ownModel(ctx, state.userModel) : undefined;
 			const route = deps.route(

@@ -108,6 +108,38 @@ export const ConfigSchema = Type.Object(
 			},
 			{ additionalProperties: false, default: {} },
 		),
+		escalation: Type.Object(
+			{
+				sameToolCall: Type.Integer({
+					minimum: 0,
+					default: 3,
+					description:
+						"The same tool call (name and full arguments) this many times in the segment with no successful edit or write in between sends the next call to rung 0. 0: off.",
+				}),
+				sameFailingBash: Type.Integer({
+					minimum: 0,
+					default: 2,
+					description: "The same bash command failing this many times sends the next call to rung 0. 0: off.",
+				}),
+				failuresInARow: Type.Integer({
+					minimum: 0,
+					default: 3,
+					description: "This many failed tool calls in a row (any tools) send the next call to rung 0. 0: off.",
+				}),
+				editNotFound: Type.Integer({
+					minimum: 0,
+					default: 2,
+					description:
+						"An edit whose old text was not found, this many times on the same file, sends the next call to rung 0. 0: off.",
+				}),
+			},
+			{
+				additionalProperties: false,
+				default: {},
+				description:
+					"Escalation to rung 0 when a cheaper rung loops; stepping continues from rung 0. Judged on the messages since the last user message.",
+			},
+		),
 		openaiPromptCache: Type.Object(
 			{
 				keyPrefix: Type.String({
