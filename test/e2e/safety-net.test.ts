@@ -1,0 +1,155 @@
+/**
+ * The safety net for the cheap rungs, end to end on the real pi binary (PI_LINE selects the line) against the
+ * scripted mock LLM: a loop on a cheap rung escalates the next call to rung 0 and stepping resumes from there.
+ * Every test checks the wire, the session's call records and the summary, and that settings.json is untouched.
+ */
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type TestContext, test } from "node:test";
+import {
+	assertSettingsUnchanged,
+	assistantRecords,
+	callRecords,
+	onlySession,
+	settingsBytes,
+	wireLabels,
+} from "../helpers/e2e.js";
+import { type MockAnswer, type MockLlm, startMockLlm } from "../helpers/mock-llm.js";
+import { FAST_RETRY_SETTINGS, makeSandbox, runPi, type Sandbox } from "../helpers/pi-harness.js";
+import { bash, PLAN_TEXT, PROVIDERS, USER_SETTINGS, write } from "./fixtures.js";
+
+const LADDER = {
+	ladder: [
+		{ model: "oai/gpt-big", thinking: "high" },
+		{ model: "oai/gpt-mid", thinking: "low" },
+		{ model: "ant/claude-sonnet-4-6", thinking: "medium" },
+		{ model: "chat/chat-tiny", thinking: "medium" },
+		{ model: "chat/chat-tiny", thinking: "low" },
+	],
+};
+/** LADDER as it reaches the wire: rung index → provider/model:effort. */
+const RUNG = [
+	"oai/gpt-big:high",
+	"oai/gpt-mid:low",
+	"ant/claude-sonnet-4-6:medium",
+	"chat/chat-tiny:medium",
+	"chat/chat-tiny:low",
+] as const;
+const RUNG_MODEL = ["oai/gpt-big", "oai/gpt-mid", "ant/claude-sonnet-4-6", "chat/chat-tiny", "chat/chat-tiny"];
+
+interface Rig {
+	mock: MockLlm;
+	sandbox: Sandbox;
+	run(args: string[]): ReturnType<typeof runPi>;
+}
+
+async function rig(t: TestContext, script: MockAnswer[], planConfig: unknown = LADDER): Promise<Rig> {
+	const mock = await startMockLlm({ providers: PROVIDERS, script });
+	const sandbox = makeSandbox({
+		mock,
+		settings: { ...USER_SETTINGS, ...FAST_RETRY_SETTINGS },
+		planConfig,
+		files: { "src/x.ts": "export const x = 1;\n" },
+	});
+	const before = settingsBytes(sandbox);
+	t.after(async () => {
+		try {
+			assertSettingsUnchanged(sandbox, before);
+		} finally {
+			await mock.close();
+			sandbox.cleanup();
+		}
+	});
+	return { mock, sandbox, run: (args) => runPi(sandbox, args, { extension: ".", timeoutMs: 20_000 }) };
+}
+
+const read = (path: string): MockAnswer => ({ toolCalls: [{ name: "read", arguments: { path } }] });
+const labelled = (rungs: number[]) => rungs.map((r) => RUNG[r]);
+const reasons = (sandbox: Sandbox) =>
+	callRecords(onlySession(sandbox).entries).map((c) => {
+		const trigger = c.trigger as { kind: string; detail: string } | undefined;
+		return `${c.rung}:${c.reason}${c.reason === "escalation" ? `:${trigger?.kind}:${trigger?.detail}` : ""}`;
+	});
+/** The session records the model that really answered each call. */
+const answeredBy = (sandbox: Sandbox) =>
+	assistantRecords(onlySession(sandbox).entries).map((a) => `${a.provider}/${a.model}`);
+
+test("escalation: a cheap rung reading the same file three times → the 4th call on rung 0, then stepping resumes", async (t) => {
+	const { mock, sandbox, run } = await rig(t, [
+		{ text: PLAN_TEXT },
+		read("src/x.ts"), // 1
+		read("src/x.ts"), // 2
+		read("src/x.ts"), // 3: the third identical call
+		write("hello.txt", "Hello\n"), // 0: escalation
+		bash("cat hello.txt"), // 1
+		{ text: "Done." }, // 2
+	]);
+	const r = await run(["-p", "Create hello.txt", "--plan-auto-approve"]);
+	assert.equal(r.code, 0, r.stderr);
+	assert.equal(r.stdout, "Done.\n");
+	const rungs = [0, 1, 2, 3, 0, 1, 2];
+	assert.deepEqual(wireLabels(mock.requests), labelled(rungs));
+	assert.deepEqual(reasons(sandbox), [
+		"0:planning",
+		"1:kickoff",
+		"2:step",
+		"3:step",
+		'0:escalation:same-tool-call:read {"path":"src/x.ts"}',
+		"1:step",
+		"2:step",
+	]);
+	assert.deepEqual(
+		answeredBy(sandbox),
+		rungs.map((i) => RUNG_MODEL[i]),
+	);
+	assert.equal(readFileSync(join(sandbox.projectDir, "hello.txt"), "utf8"), "Hello\n");
+	assert.match(r.stderr, /plan-stepdown: 7 calls, .*, 0 bumps, 1 escalation\n$/);
+});
+
+test("escalation: the same failing bash command twice → rung 0 instead of the failed-bash bump to rung 1", async (t) => {
+	const failing = "ls /nonexistent-stepdown-dir";
+	const { mock, sandbox, run } = await rig(t, [
+		{ text: PLAN_TEXT },
+		bash(failing), // 1: fails
+		write("a.txt", "a\n"), // 1: bump (failed bash)
+		bash(failing), // 2: fails again
+		write("b.txt", "b\n"), // 0: escalation
+		{ text: "Done." }, // 1
+	]);
+	const r = await run(["-p", "Create the files", "--plan-auto-approve"]);
+	assert.equal(r.code, 0, r.stderr);
+	const rungs = [0, 1, 1, 2, 0, 1];
+	assert.deepEqual(wireLabels(mock.requests), labelled(rungs));
+	assert.match(mock.requests[4].toolResults[0]?.text ?? "", /No such file|cannot access/, "the failure reached rung 0");
+	assert.deepEqual(reasons(sandbox), [
+		"0:planning",
+		"1:kickoff",
+		"1:bump",
+		"2:step",
+		`0:escalation:same-failing-bash:${failing}`,
+		"1:step",
+	]);
+	assert.deepEqual(
+		answeredBy(sandbox),
+		rungs.map((i) => RUNG_MODEL[i]),
+	);
+	assert.match(r.stderr, /plan-stepdown: 6 calls, .*, 1 bump, 1 escalation\n$/);
+
+	// /stepdown on the resumed session lists the escalation with its cause.
+	const report = await runPi(sandbox, ["-p", "-c", "/stepdown"], { extension: ".", timeoutMs: 20_000 });
+	const text = report.stdout + report.stderr;
+	assert.match(text, new RegExp(`escalations to rung 0:\\n {4}after same-failing-bash \\(bash\\): ${failing}`));
+});
+
+test("escalation: a rule set to 0 is off: three identical reads just step on", async (t) => {
+	const { mock, run } = await rig(
+		t,
+		[{ text: PLAN_TEXT }, read("src/x.ts"), read("src/x.ts"), read("src/x.ts"), { text: "Done." }],
+		{ ...LADDER, escalation: { sameToolCall: 0 } },
+	);
+	const r = await run(["-p", "Look at x", "--plan-auto-approve"]);
+	assert.equal(r.code, 0, r.stderr);
+	assert.deepEqual(wireLabels(mock.requests), labelled([0, 1, 2, 3, 4]));
+	assert.match(r.stderr, /plan-stepdown: 5 calls, .*, 0 bumps\n$/);
+});
