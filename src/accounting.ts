@@ -8,6 +8,7 @@
  * from cache; the flat run gets that cache back (see `flatTokens`).
  */
 import type { Api, Model } from "@mariozechner/pi-ai";
+import { type Failover, failoverOf } from "./failover.ts";
 import { KICKOFF_TYPE, type Phase, type Trigger } from "./ladder.ts";
 import type { RegistryLike } from "./resolve.ts";
 import { rungRef } from "./resolve.ts";
@@ -75,6 +76,8 @@ export interface Summary {
 	bumps: { rung: number; trigger: Trigger }[];
 	/** Loops a cheaper rung got into, each handed to rung 0 (see escalation.ts). */
 	escalations: Trigger[];
+	/** Retries that moved off a rate-limited or overloaded rung (see failover.ts): where to, and why. */
+	failovers: (Failover & { rung: number; model: string })[];
 	/** Every implementation run of the branch, oldest first. */
 	runs: RunTotals[];
 	lastRun: RunTotals | undefined;
@@ -241,10 +244,13 @@ export function summarize(calls: readonly CallCost[], rung0Prices: Prices | unde
 	const runs = new Map<number, RunTotals>();
 	const bumps: Summary["bumps"] = [];
 	const escalations: Trigger[] = [];
+	const failovers: Summary["failovers"] = [];
 	let cacheLostTokens = 0;
 	for (const c of calls) {
 		if (c.call.reason === "bump" && c.call.trigger) bumps.push({ rung: c.call.rung, trigger: c.call.trigger });
 		if (c.call.reason === "escalation" && c.call.trigger) escalations.push(c.call.trigger);
+		const moved = failoverOf(c.call);
+		if (moved && !moved.kept) failovers.push({ ...moved, rung: c.call.rung, model: c.call.model });
 		cacheLostTokens += c.flatTokens.cacheRead - c.tokens.cacheRead;
 		addToRung(perRung, c);
 		if (c.run >= 0) addToRun(runs, c, rung0Prices);
@@ -269,6 +275,7 @@ export function summarize(calls: readonly CallCost[], rung0Prices: Prices | unde
 		perRung,
 		bumps,
 		escalations,
+		failovers,
 		runs: runList,
 		lastRun: runList.at(-1),
 		table: [],
@@ -338,6 +345,10 @@ export function costTable(s: Summary): string[] {
 		lines.push("  escalations to rung 0:");
 		for (const e of s.escalations) lines.push(`    after ${e.kind} (${e.tool})${e.detail ? `: ${e.detail}` : ""}`);
 	}
+	if (s.failovers.length > 0) {
+		lines.push("  failovers:");
+		for (const f of s.failovers) lines.push(`    rung ${f.from} → ${f.rung} (${f.model}): ${f.cause}`);
+	}
 	const last = s.lastRun;
 	if (last) {
 		const started = last.start === "kickoff" ? "started by the approved plan" : "started by your prompt";
@@ -354,5 +365,6 @@ export function summaryLine(s: Summary): string {
 	const flat =
 		s.flatCost !== undefined ? ` (flat rung 0: ${usd(s.flatCost)}, saved ${(s.savingsPct ?? 0).toFixed(1)}%)` : "";
 	const escalated = s.escalations.length > 0 ? `, ${plural(s.escalations.length, "escalation")}` : "";
-	return `plan-stepdown: ${plural(s.calls, "call")}, ${usd(s.cost)}${flat}, ${plural(s.bumps.length, "bump")}${escalated}`;
+	const failedOver = s.failovers.length > 0 ? `, ${plural(s.failovers.length, "failover")}` : "";
+	return `plan-stepdown: ${plural(s.calls, "call")}, ${usd(s.cost)}${flat}, ${plural(s.bumps.length, "bump")}${escalated}${failedOver}`;
 }

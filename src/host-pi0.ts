@@ -7,6 +7,7 @@
 import type { Api, Model } from "@mariozechner/pi-ai";
 import type { ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { attach, detach, isAttached, realModel } from "./attach.ts";
+import { failoverFor } from "./failover.ts";
 import type { Host, HostDeps } from "./host.ts";
 import { refOf } from "./host.ts";
 import {
@@ -67,6 +68,7 @@ export function createPi0Host(deps: HostDeps): Host {
 					phase: route.decision.phase,
 					reason: route.decision.reason,
 					trigger: route.decision.trigger,
+					failover: route.decision.failover,
 					model: `${route.model.provider}/${route.model.id}`,
 					thinking: route.thinking,
 					loop: route.loop,
@@ -101,12 +103,14 @@ export function createPi0Host(deps: HostDeps): Host {
 		auxiliary = false;
 		ensureAttached(ctx);
 	});
-	pi.on("context", async (event) => {
+	pi.on("context", async (event, ctx) => {
 		const state = deps.state();
 		if (state.mode === "off") return;
 		const messages = toCallMessages(currentSegment(event.messages));
 		const config = deps.config();
-		pendingDecision = decideCall(state.mode, ladderLength(), messages, config.reasoningBump, config.escalation);
+		const decision = decideCall(state.mode, ladderLength(), messages, config.reasoningBump, config.escalation);
+		// pi's retry of a failed call runs the loop again: the failed attempts are still on the session branch.
+		pendingDecision = decision && failoverFor(decision, config, ctx.sessionManager.getBranch());
 	});
 	pi.on("session_before_compact", async () => {
 		auxiliary = true;

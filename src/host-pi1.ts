@@ -14,6 +14,7 @@ import type {
 } from "@earendil-works/pi-coding-agent";
 import type { Api, AssistantMessage, Model, ModelThinkingLevel } from "@mariozechner/pi-ai";
 import type { ExtensionContext } from "@mariozechner/pi-coding-agent";
+import { failoverFor } from "./failover.ts";
 import type { Host, HostDeps } from "./host.ts";
 import { auxiliaryDecision, currentSegment, decideCall, KICKOFF_TEXT, KICKOFF_TYPE, toCallMessages } from "./ladder.ts";
 import { PLANNING_INSTRUCTIONS, PLANNING_SECTION } from "./prompts.ts";
@@ -51,7 +52,7 @@ export function createPi1Host(deps: HostDeps): Host {
 			const mode = state.mode === "off" ? "implementing" : state.mode;
 			const rules = deps.config().reasoningBump;
 			const loop = request.reason !== "direct";
-			const decision = loop
+			const decided = loop
 				? (decideCall(
 						mode,
 						ladderLength(),
@@ -60,6 +61,11 @@ export function createPi1Host(deps: HostDeps): Host {
 						deps.config().escalation,
 					) ?? auxiliaryDecision(mode, ladderLength(), rules))
 				: auxiliaryDecision(mode, ladderLength(), rules);
+			// A retry of a rate-limited or overloaded call may go to another rung; the failed attempts are on the branch.
+			const decision =
+				request.reason === "retry"
+					? failoverFor(decided, deps.config(), (ctx as unknown as ExtensionContext).sessionManager.getBranch())
+					: decided;
 			const own = deps.config().ladder.length === 0 ? ownModel(ctx, state.userModel) : undefined;
 			const route = deps.route(
 				decision,
@@ -77,6 +83,7 @@ export function createPi1Host(deps: HostDeps): Host {
 					phase: decision.phase,
 					reason: decision.reason,
 					trigger: decision.trigger,
+					failover: decision.failover,
 					model: `${route.model.provider}/${route.model.id}`,
 					thinking: route.thinking,
 					loop,

@@ -20,6 +20,7 @@
  * | off command, model picked     | any                                       | off: the user's tools and model back            |
  */
 import { flagOrderMessage } from "./cli.ts";
+import type { Failover } from "./failover.ts";
 import type { Mode, Phase, Reason, Trigger } from "./ladder.ts";
 import type { CallEntry, ModelRef, StateEntry } from "./state.ts";
 
@@ -68,6 +69,8 @@ export interface CallStart {
 	phase: Phase;
 	reason: Reason;
 	trigger?: Trigger;
+	/** A retry moved off a rate-limited or overloaded rung. */
+	failover?: Failover;
 	/** provider/id of the model that serves the call. */
 	model: string;
 	thinking: string;
@@ -384,16 +387,18 @@ function onCall(state: PlanModeState, call: CallStart): Step {
 	const effects: Effect[] = [];
 	let lastCall = state.lastCall;
 	if (call.loop) {
-		lastCall = {
+		const entry: CallEntry & { failover?: Failover } = {
 			v: 1,
 			rung: call.rung,
 			phase: call.phase,
 			reason: call.reason,
 			...(call.trigger ? { trigger: call.trigger } : {}),
+			...(call.failover ? { failover: call.failover } : {}),
 			model: call.model,
 			thinking: call.thinking,
 		};
-		effects.push({ type: "record-call", entry: lastCall });
+		lastCall = entry;
+		effects.push({ type: "record-call", entry });
 	}
 	effects.push({ type: "status", call });
 	return { state: { ...state, cursor: call.rung, lastCall }, effects };

@@ -45,6 +45,13 @@ export const RungSchema = Type.Object(
 				'OpenAI Responses hosted web_search context size on this rung; "off" disables search on this rung.',
 			),
 		),
+		fallback: Type.Optional(
+			Type.Integer({
+				minimum: 0,
+				description:
+					"The rung a retry goes to when this rung is rate-limited or overloaded (failover). Omitted: the nearest rung on another provider.",
+			}),
+		),
 	},
 	{ additionalProperties: false, description: "One rung of the ladder." },
 );
@@ -138,6 +145,27 @@ export const ConfigSchema = Type.Object(
 				default: {},
 				description:
 					"Escalation to rung 0 when a cheaper rung loops; stepping continues from rung 0. Judged on the messages since the last user message.",
+			},
+		),
+		failover: Type.Object(
+			{
+				afterFailures: Type.Integer({
+					minimum: 0,
+					default: 2,
+					description:
+						"Rate-limit or overload failures in a row on one rung before pi's retry goes to another rung (the first is retried on the same rung). 0: never fail over.",
+				}),
+				maxRetryAfterSeconds: Type.Number({
+					minimum: 0,
+					default: 10,
+					description: "A provider asking to wait longer than this (retry-after) fails over at once.",
+				}),
+			},
+			{
+				additionalProperties: false,
+				default: {},
+				description:
+					"Failover on HTTP 429/529/503 and rate-limit or overload errors: the rung's fallback, or the nearest rung on another provider (the stronger side on a tie). Key and 400 errors never fail over.",
 			},
 		),
 		openaiPromptCache: Type.Object(

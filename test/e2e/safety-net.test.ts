@@ -15,7 +15,7 @@ import {
 	settingsBytes,
 	wireLabels,
 } from "../helpers/e2e.js";
-import { type MockAnswer, type MockLlm, startMockLlm } from "../helpers/mock-llm.js";
+import { type MockAnswer, type MockLlm, type MockScript, startMockLlm } from "../helpers/mock-llm.js";
 import { FAST_RETRY_SETTINGS, makeSandbox, runPi, type Sandbox } from "../helpers/pi-harness.js";
 import { bash, PLAN_TEXT, PROVIDERS, USER_SETTINGS, write } from "./fixtures.js";
 
@@ -44,7 +44,7 @@ interface Rig {
 	run(args: string[]): ReturnType<typeof runPi>;
 }
 
-async function rig(t: TestContext, script: MockAnswer[], planConfig: unknown = LADDER): Promise<Rig> {
+async function rig(t: TestContext, script: MockScript, planConfig: unknown = LADDER): Promise<Rig> {
 	const mock = await startMockLlm({ providers: PROVIDERS, script });
 	const sandbox = makeSandbox({
 		mock,
@@ -152,4 +152,78 @@ test("escalation: a rule set to 0 is off: three identical reads just step on", a
 	assert.equal(r.code, 0, r.stderr);
 	assert.deepEqual(wireLabels(mock.requests), labelled([0, 1, 2, 3, 4]));
 	assert.match(r.stderr, /plan-stepdown: 5 calls, .*, 0 bumps\n$/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// failover on rate limits and overload
+// ---------------------------------------------------------------------------------------------
+
+const RATE_LIMITED = { fault: "http", status: 429 } as const;
+const failovers = (sandbox: Sandbox) =>
+	callRecords(onlySession(sandbox).entries).map((c) => (c as { failover?: unknown }).failover);
+
+test("failover: a single 429 is retried on the same rung", async (t) => {
+	const { mock, sandbox, run } = await rig(t, [
+		{ text: PLAN_TEXT },
+		write("hello.txt", "Hello\n"), // 1
+		RATE_LIMITED, // 2
+		bash("cat hello.txt"), // 2: pi's retry, same rung
+		{ text: "Done." }, // 3
+	]);
+	const r = await run(["-p", "Create hello.txt", "--plan-auto-approve"]);
+	assert.equal(r.code, 0, r.stderr);
+	assert.deepEqual(wireLabels(mock.requests), labelled([0, 1, 2, 2, 3]));
+	assert.deepEqual(failovers(sandbox), [undefined, undefined, undefined, undefined, undefined]);
+	assert.deepEqual(
+		answeredBy(sandbox),
+		[0, 1, 2, 2, 3].map((i) => RUNG_MODEL[i]),
+	);
+});
+
+test("failover: a rung whose provider answers 429 every time → after the second, the nearest other-provider rung answers", async (t) => {
+	const steps: MockAnswer[] = [write("hello.txt", "Hello\n"), bash("cat hello.txt"), bash("ls"), { text: "Done." }];
+	let step = 0;
+	const { mock, sandbox, run } = await rig(t, (req) => {
+		if (req.model === "gpt-big") return { text: PLAN_TEXT };
+		if (req.model === "gpt-mid") return RATE_LIMITED; // rung 1's provider is out of capacity
+		return steps[step++] ?? { text: "Done." };
+	});
+	const r = await run(["-p", "Create hello.txt", "--plan-auto-approve"]);
+	assert.equal(r.code, 0, r.stderr);
+	assert.equal(r.stdout, "Done.\n");
+	// Rung 1 (oai) twice, then rung 2 (ant): rung 0 is as near but on the same provider. Stepping goes on from there.
+	const rungs = [0, 1, 1, 2, 2, 3, 4];
+	assert.deepEqual(wireLabels(mock.requests), labelled(rungs));
+	const entries = onlySession(sandbox).entries;
+	assert.deepEqual(
+		callRecords(entries).map((c) => c.rung),
+		rungs,
+	);
+	const moved = failovers(sandbox);
+	assert.deepEqual(moved.slice(0, 3), [undefined, undefined, undefined]);
+	assert.equal((moved[3] as { from: number }).from, 1);
+	assert.match((moved[3] as { cause: string }).cause, /^429 rate-limit on rung 1 \(2 in a row\)$/);
+	assert.deepEqual(moved.slice(4), [undefined, undefined, undefined]);
+	// The session records the model that really answered, the two failed attempts included.
+	assert.deepEqual(
+		assistantRecords(entries).map((a) => `${a.provider}/${a.model} ${a.stopReason}`),
+		[
+			"oai/gpt-big stop",
+			"oai/gpt-mid error",
+			"oai/gpt-mid error",
+			"ant/claude-sonnet-4-6 toolUse",
+			"ant/claude-sonnet-4-6 toolUse",
+			"chat/chat-tiny toolUse",
+			"chat/chat-tiny stop",
+		],
+	);
+	assert.equal(readFileSync(join(sandbox.projectDir, "hello.txt"), "utf8"), "Hello\n");
+	assert.match(r.stderr, /plan-stepdown: 7 calls, .*, 0 bumps, 1 failover\n$/);
+
+	// /stepdown on the resumed session lists the failover with where it went and why.
+	const report = await runPi(sandbox, ["-p", "-c", "/stepdown"], { extension: ".", timeoutMs: 20_000 });
+	assert.match(
+		report.stdout + report.stderr,
+		/failovers:\n {4}rung 1 → 2 \(ant\/claude-sonnet-4-6\): 429 rate-limit on rung 1 \(2 in a row\)/,
+	);
 });
