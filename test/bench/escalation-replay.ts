@@ -15,7 +15,11 @@ interface TraceTool {
 	args?: Record<string, unknown>;
 	failed?: boolean;
 }
-type TraceEvent = { type: "plan" | "kickoff" | "user" } | ({ type: "call"; extraTools?: TraceTool[] } & TraceTool);
+type TraceEvent =
+	| { type: "plan" }
+	| { type: "kickoff" }
+	| { type: "user" }
+	| ({ type: "call"; extraTools?: TraceTool[] } & TraceTool);
 
 export interface ReplayResult {
 	file: string;
