@@ -184,3 +184,45 @@ export function failoverOf(call: CallEntry): Failover | undefined {
 	if (!f || typeof f.from !== "number" || typeof f.cause !== "string") return undefined;
 	return { from: f.from, cause: f.cause, ...(f.kept ? { kept: true as const } : {}) };
 }
+
+/**
+ * A rung that failed over stays avoided for `coolDownSeconds`: a later call the ladder sends there goes where the
+ * failover went instead. `cooling` maps a rung to the time (ms) its cool-down ends; hosts keep it per process.
+ */
+export function coolingDown(
+	decision: Decision,
+	cooling: ReadonlyMap<number, number>,
+	now: number,
+	config: Pick<Config, "ladder" | "provider">,
+): Decision {
+	const until = cooling.get(decision.rung);
+	if (decision.failover || until === undefined || until <= now) return decision;
+	const avoid = new Set([...cooling].filter(([, end]) => end > now).map(([rung]) => rung));
+	const providers = config.ladder.map((r) => rungRef(r, config)?.provider ?? "");
+	const to = fallbackRung(
+		providers,
+		config.ladder.map((r) => r.fallback),
+		decision.rung,
+		avoid,
+	);
+	if (to === undefined) return decision;
+	const left = Math.ceil((until - now) / 1000);
+	return {
+		...decision,
+		rung: to,
+		failover: { from: decision.rung, cause: `rung ${decision.rung} cooling down (${left} s left)` },
+	};
+}
+
+/** After a call starts: a failover (not a retry kept on its fallback) starts the cool-down of the rung it left. */
+export function noteFailover(
+	cooling: Map<number, number>,
+	decision: Decision,
+	now: number,
+	coolDownSeconds: number,
+): void {
+	const f = decision.failover;
+	if (f && !f.kept && coolDownSeconds > 0 && !f.cause.includes("cooling down")) {
+		cooling.set(f.from, now + coolDownSeconds * 1000);
+	}
+}

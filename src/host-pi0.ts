@@ -7,7 +7,7 @@
 import type { Api, Model } from "@mariozechner/pi-ai";
 import type { ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { attach, detach, isAttached, realModel } from "./attach.ts";
-import { failoverFor } from "./failover.ts";
+import { coolingDown, failoverFor, noteFailover } from "./failover.ts";
 import type { Host, HostDeps } from "./host.ts";
 import { refOf } from "./host.ts";
 import {
@@ -31,6 +31,8 @@ export function createPi0Host(deps: HostDeps): Host {
 	let payloadScope: CallRoute | undefined;
 	/** pi compacts or summarizes a branch with the session's model: those calls go to rung 0, unrecorded. */
 	let auxiliary = false;
+	/** Rungs that failed over, and when their cool-down ends (ms). */
+	const cooling = new Map<number, number>();
 
 	const ladderLength = () => Math.max(1, deps.config().ladder.length);
 
@@ -110,7 +112,11 @@ export function createPi0Host(deps: HostDeps): Host {
 		const config = deps.config();
 		const decision = decideCall(state.mode, ladderLength(), messages, config.reasoningBump, config.escalation);
 		// pi's retry of a failed call runs the loop again: the failed attempts are still on the session branch.
-		pendingDecision = decision && failoverFor(decision, config, ctx.sessionManager.getBranch());
+		const now = Date.now();
+		const routed =
+			decision && coolingDown(failoverFor(decision, config, ctx.sessionManager.getBranch()), cooling, now, config);
+		if (routed) noteFailover(cooling, routed, now, config.failover.coolDownSeconds);
+		pendingDecision = routed;
 	});
 	pi.on("session_before_compact", async () => {
 		auxiliary = true;

@@ -14,7 +14,7 @@ import type {
 } from "@earendil-works/pi-coding-agent";
 import type { Api, AssistantMessage, Model, ModelThinkingLevel } from "@mariozechner/pi-ai";
 import type { ExtensionContext } from "@mariozechner/pi-coding-agent";
-import { failoverFor } from "./failover.ts";
+import { coolingDown, failoverFor, noteFailover } from "./failover.ts";
 import type { Host, HostDeps } from "./host.ts";
 import { auxiliaryDecision, currentSegment, decideCall, KICKOFF_TEXT, KICKOFF_TYPE, toCallMessages } from "./ladder.ts";
 import { PLANNING_INSTRUCTIONS, PLANNING_SECTION } from "./prompts.ts";
@@ -38,6 +38,8 @@ export function createPi1Host(deps: HostDeps): Host {
 	let kickoff = false;
 	/** model_select events caused by our own setModel calls are not the user picking a model. */
 	let selecting = false;
+	/** Rungs that failed over, and when their cool-down ends (ms). */
+	const cooling = new Map<number, number>();
 
 	const ladderLength = () => Math.max(1, deps.config().ladder.length);
 
@@ -62,10 +64,14 @@ export function createPi1Host(deps: HostDeps): Host {
 					) ?? auxiliaryDecision(mode, ladderLength(), rules))
 				: auxiliaryDecision(mode, ladderLength(), rules);
 			// A retry of a rate-limited or overloaded call may go to another rung; the failed attempts are on the branch.
-			const decision =
+			const config = deps.config();
+			const now = Date.now();
+			const retried =
 				request.reason === "retry"
-					? failoverFor(decided, deps.config(), (ctx as unknown as ExtensionContext).sessionManager.getBranch())
+					? failoverFor(decided, config, (ctx as unknown as ExtensionContext).sessionManager.getBranch())
 					: decided;
+			const decision = loop ? coolingDown(retried, cooling, now, config) : retried;
+			noteFailover(cooling, decision, now, config.failover.coolDownSeconds);
 			const own = deps.config().ladder.length === 0 ? ownModel(ctx, state.userModel) : undefined;
 			const route = deps.route(
 				decision,

@@ -78,7 +78,7 @@ export interface Decision {
 	/** What caused a bump (reason "bump") or an escalation (reason "escalation"). */
 	trigger?: Trigger;
 	/** A retry moved off a rate-limited or overloaded rung (failover.ts); `rung` is where it went. */
-	failover?: { from: number; cause: string };
+	failover?: { from: number; cause: string; kept?: true };
 }
 
 export const lastRung = (ladderLength: number) => Math.max(0, ladderLength - 1);

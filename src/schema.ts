@@ -160,6 +160,12 @@ export const ConfigSchema = Type.Object(
 					default: 10,
 					description: "A provider asking to wait longer than this (retry-after) fails over at once.",
 				}),
+				coolDownSeconds: Type.Number({
+					minimum: 0,
+					default: 60,
+					description:
+						"A rung that failed over is avoided this long: later calls the ladder sends there go where the failover went. 0: no cool-down.",
+				}),
 			},
 			{
 				additionalProperties: false,

@@ -227,3 +227,25 @@ test("failover: a rung whose provider answers 429 every time → after the secon
 		/failovers:\n {4}rung 1 → 2 \(ant\/claude-sonnet-4-6\): 429 rate-limit on rung 1 \(2 in a row\)/,
 	);
 });
+
+test("failover: a rung that failed over cools down: a later bump to it goes to the fallback instead", async (t) => {
+	const steps: MockAnswer[] = [bash("ls /nonexistent-stepdown-dir"), write("hello.txt", "Hello\n"), { text: "Done." }];
+	let step = 0;
+	const { mock, sandbox, run } = await rig(t, (req) => {
+		if (req.model === "gpt-big") return { text: PLAN_TEXT };
+		if (req.model === "gpt-mid") return RATE_LIMITED;
+		return steps[step++] ?? { text: "Done." };
+	});
+	const r = await run(["-p", "Create hello.txt", "--plan-auto-approve"]);
+	assert.equal(r.code, 0, r.stderr);
+	// The failed ls bumps the next call to rung 1, which is cooling down after its failover: rung 2 answers. Stepping
+	// goes on from the rung the ladder decided (1 → 2).
+	assert.deepEqual(wireLabels(mock.requests), labelled([0, 1, 1, 2, 2, 2]));
+	const records = callRecords(onlySession(sandbox).entries);
+	assert.deepEqual(
+		records.map((c) => `${c.rung}:${c.reason}`),
+		["0:planning", "1:kickoff", "1:kickoff", "2:kickoff", "2:bump", "2:step"],
+	);
+	assert.match((failovers(sandbox)[4] as { cause: string }).cause, /^rung 1 cooling down \(\d+ s left\)$/);
+	assert.match(r.stderr, /, 1 bump, 2 failovers\n$/);
+});

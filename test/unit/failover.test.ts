@@ -4,10 +4,12 @@ import { callCosts, summarize, summaryLine } from "../../src/accounting.ts";
 import { defaultConfig } from "../../src/config.ts";
 import {
 	classifyFault,
+	coolingDown,
 	type FailedCall,
 	failoverFor,
 	failoverOf,
 	fallbackRung,
+	noteFailover,
 	retryRung,
 	trailingFailures,
 	withFailover,
@@ -175,7 +177,7 @@ describe("failoverFor: the decision for a call, from the config and the branch",
 	test("a rung's configured fallback and the failover settings come from the config", () => {
 		const withFallback = { ...config, ladder: [...config.ladder.slice(0, 1), { model: "oai/gpt-mid", fallback: 0 }] };
 		assert.equal(failoverFor(decision, withFallback, [call(1), err, call(1), err]).rung, 0);
-		const off = { ...config, failover: { afterFailures: 0, maxRetryAfterSeconds: 10 } };
+		const off = { ...config, failover: { ...config.failover, afterFailures: 0 } };
 		assert.equal(failoverFor(decision, off, [call(1), err, call(1), err]).rung, 1);
 	});
 	test("withFailover leaves a decision without failures alone", () => {
@@ -223,5 +225,45 @@ describe("accounting lists failovers", () => {
 		const base: CallEntry = { v: 1, rung: 0, phase: "implementing", reason: "step", model: "p/m", thinking: "low" };
 		assert.equal(failoverOf(base), undefined);
 		assert.equal(failoverOf({ ...base, failover: { from: "x" } } as unknown as CallEntry), undefined);
+	});
+});
+
+describe("cool-down: a rung that failed over stays avoided", () => {
+	const config: Config = {
+		...defaultConfig(),
+		ladder: [{ model: "oai/gpt-big" }, { model: "oai/gpt-mid" }, { model: "ant/claude-sonnet-4-6" }],
+	};
+	const bump: Decision = { rung: 1, phase: "implementing", reason: "bump", step: 3 };
+
+	test("a failover starts the cool-down of the rung it left; a kept retry or a cool-down move does not", () => {
+		const cooling = new Map<number, number>();
+		noteFailover(cooling, { ...bump, rung: 2, failover: { from: 1, cause: "kept rung 2", kept: true } }, 0, 60);
+		noteFailover(cooling, { ...bump, rung: 2, failover: { from: 1, cause: "rung 1 cooling down (5 s left)" } }, 0, 60);
+		noteFailover(cooling, bump, 0, 60);
+		assert.equal(cooling.size, 0);
+		noteFailover(
+			cooling,
+			{ ...bump, rung: 2, failover: { from: 1, cause: "429 rate-limit on rung 1 (2 in a row)" } },
+			1000,
+			60,
+		);
+		assert.deepEqual([...cooling], [[1, 61_000]]);
+		const off = new Map<number, number>();
+		noteFailover(off, { ...bump, rung: 2, failover: { from: 1, cause: "x" } }, 0, 0);
+		assert.equal(off.size, 0, "coolDownSeconds 0: no cool-down");
+	});
+	test("while cooling, a call the ladder sends there goes to its fallback; afterwards back to the rung", () => {
+		const cooling = new Map([[1, 61_000]]);
+		assert.deepEqual(coolingDown(bump, cooling, 1000, config), {
+			...bump,
+			rung: 2,
+			failover: { from: 1, cause: "rung 1 cooling down (60 s left)" },
+		});
+		assert.equal(coolingDown(bump, cooling, 61_000, config), bump);
+		assert.equal(coolingDown({ ...bump, rung: 0 }, cooling, 1000, config).rung, 0, "other rungs are not affected");
+	});
+	test("a retry that already failed over is left alone", () => {
+		const moved: Decision = { ...bump, rung: 2, failover: { from: 1, cause: "x" } };
+		assert.equal(coolingDown(moved, new Map([[2, 10_000]]), 0, config), moved);
 	});
 });
