@@ -249,3 +249,31 @@ test("failover: a rung that failed over cools down: a later bump to it goes to t
 	assert.match((failovers(sandbox)[4] as { cause: string }).cause, /^rung 1 cooling down \(\d+ s left\)$/);
 	assert.match(r.stderr, /, 1 bump, 2 failovers\n$/);
 });
+
+test("escalation: an edit whose old text is not found twice on the same file → rung 0", async (t) => {
+	const missEdit: MockAnswer = {
+		toolCalls: [{ name: "edit", arguments: { path: "src/x.ts", oldText: "export const y = 2;", newText: "y" } }],
+	};
+	const { mock, sandbox, run } = await rig(
+		t,
+		[
+			{ text: PLAN_TEXT },
+			missEdit, // 1: not found (a failed tool: bump)
+			read("src/x.ts"), // 1
+			{ ...missEdit }, // 2: not found again
+			{ text: "Done." }, // 0: escalation
+		],
+		{ ...LADDER, escalation: { sameToolCall: 0 } },
+	);
+	const r = await run(["-p", "Edit x", "--plan-auto-approve"]);
+	assert.equal(r.code, 0, r.stderr);
+	assert.deepEqual(wireLabels(mock.requests), labelled([0, 1, 1, 2, 0]));
+	assert.match(mock.requests[4].toolResults[0]?.text ?? "", /Could not find/);
+	assert.deepEqual(reasons(sandbox), [
+		"0:planning",
+		"1:kickoff",
+		"1:bump",
+		"2:step",
+		"0:escalation:edit-not-found:src/x.ts",
+	]);
+});
