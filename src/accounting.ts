@@ -36,6 +36,8 @@ export interface CallCost {
 	flatTokens: Tokens;
 	cost: number;
 	failed: boolean;
+	/** Part of the review turn on rung 0 (the review call and the calls that follow it in its run). */
+	review: boolean;
 	/** Index of the implementation run the call belongs to (a kickoff or a user prompt while implementing starts
 	 * one); -1 for planning calls. */
 	run: number;
@@ -76,6 +78,8 @@ export interface Summary {
 	bumps: { rung: number; trigger: Trigger }[];
 	/** Loops a cheaper rung got into, each handed to rung 0 (see escalation.ts). */
 	escalations: Trigger[];
+	/** The review turns on rung 0 and what they cost (also counted in the totals). */
+	review: { calls: number; cost: number };
 	/** Retries that moved off a rate-limited or overloaded rung (see failover.ts): where to, and why. */
 	failovers: (Failover & { rung: number; model: string })[];
 	/** Every implementation run of the branch, oldest first. */
@@ -135,6 +139,7 @@ export function callCosts(branch: readonly BranchEntry[]): CallCost[] {
 	let inRun = false;
 	// A user prompt or the kickoff since the last call: the next implementing call opens a run (a retried call does not).
 	let started = false;
+	let inReview = false;
 	// The last routed call whose prompt the next one extends (what a single model would hold in its cache).
 	let previous: { model: string; thinking: string; phase: Phase; prompt: number } | undefined;
 	for (const entry of branch) {
@@ -147,6 +152,8 @@ export function callCosts(branch: readonly BranchEntry[]): CallCost[] {
 		}
 		if (entry.type === "custom" && entry.customType === CALL_TYPE && isCallEntry(entry.data)) {
 			open = entry.data;
+			if (open.reason === "review") inReview = true;
+			else if (started || open.phase === "planning") inReview = false;
 			if (open.phase === "planning") {
 				inRun = false;
 			} else if ((open.reason === "kickoff" || open.reason === "user-turn") && (started || !inRun)) {
@@ -179,6 +186,7 @@ export function callCosts(branch: readonly BranchEntry[]): CallCost[] {
 			flatTokens: flatTokens(tokens, switched ? previous?.prompt : undefined),
 			cost: usage.cost?.total ?? 0,
 			failed: entry.message.stopReason === "error" || entry.message.stopReason === "aborted",
+			review: inReview,
 			run: inRun ? run : -1,
 		});
 		// A failed call that sent nothing (no usage) leaves the cache as it was.
@@ -263,6 +271,7 @@ export function summarize(calls: readonly CallCost[], rung0Prices: Prices | unde
 		);
 	const savings = all.flatCost !== undefined ? all.flatCost - all.cost : undefined;
 	const runList = [...runs.values()];
+	const reviewed = calls.filter((c) => c.review);
 	const summary: Summary = {
 		calls: calls.length,
 		failed: calls.filter((c) => c.failed).length,
@@ -276,6 +285,7 @@ export function summarize(calls: readonly CallCost[], rung0Prices: Prices | unde
 		bumps,
 		escalations,
 		failovers,
+		review: { calls: reviewed.length, cost: reviewed.reduce((sum, c) => sum + c.cost, 0) },
 		runs: runList,
 		lastRun: runList.at(-1),
 		table: [],
@@ -345,6 +355,7 @@ export function costTable(s: Summary): string[] {
 		lines.push("  escalations to rung 0:");
 		for (const e of s.escalations) lines.push(`    after ${e.kind} (${e.tool})${e.detail ? `: ${e.detail}` : ""}`);
 	}
+	if (s.review.calls > 0) lines.push(`  review on rung 0: ${plural(s.review.calls, "call")}, ${usd(s.review.cost)}`);
 	if (s.failovers.length > 0) {
 		lines.push("  failovers:");
 		for (const f of s.failovers) lines.push(`    rung ${f.from} → ${f.rung} (${f.model}): ${f.cause}`);
@@ -366,5 +377,6 @@ export function summaryLine(s: Summary): string {
 		s.flatCost !== undefined ? ` (flat rung 0: ${usd(s.flatCost)}, saved ${(s.savingsPct ?? 0).toFixed(1)}%)` : "";
 	const escalated = s.escalations.length > 0 ? `, ${plural(s.escalations.length, "escalation")}` : "";
 	const failedOver = s.failovers.length > 0 ? `, ${plural(s.failovers.length, "failover")}` : "";
-	return `plan-stepdown: ${plural(s.calls, "call")}, ${usd(s.cost)}${flat}, ${plural(s.bumps.length, "bump")}${escalated}${failedOver}`;
+	const reviewed = s.review.calls > 0 ? `, ${plural(s.review.calls, "review call")} (${usd(s.review.cost)})` : "";
+	return `plan-stepdown: ${plural(s.calls, "call")}, ${usd(s.cost)}${flat}, ${plural(s.bumps.length, "bump")}${escalated}${failedOver}${reviewed}`;
 }

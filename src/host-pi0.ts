@@ -17,6 +17,7 @@ import {
 	decideCall,
 	KICKOFF_TEXT,
 	KICKOFF_TYPE,
+	REVIEW_TYPE,
 	toCallMessages,
 } from "./ladder.ts";
 import type { CallRoute } from "./resolve.ts";
@@ -152,6 +153,9 @@ export function createPi0Host(deps: HostDeps): Host {
 		},
 		kickoffInRun() {
 			pi.sendMessage({ customType: KICKOFF_TYPE, content: KICKOFF_TEXT, display: true }, { deliverAs: "followUp" });
+		},
+		reviewInRun(text) {
+			pi.sendMessage({ customType: REVIEW_TYPE, content: text, display: true }, { deliverAs: "followUp" });
 		},
 		payloadRoute: () => payloadScope,
 		selected: (ctx) => refOf(ctx.model ? realModel(ctx.model) : undefined, pi.getThinkingLevel()),

@@ -16,7 +16,15 @@ import type { Api, AssistantMessage, Model, ModelThinkingLevel } from "@mariozec
 import type { ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { coolingDown, failoverFor, noteFailover } from "./failover.ts";
 import type { Host, HostDeps } from "./host.ts";
-import { auxiliaryDecision, currentSegment, decideCall, KICKOFF_TEXT, KICKOFF_TYPE, toCallMessages } from "./ladder.ts";
+import {
+	auxiliaryDecision,
+	currentSegment,
+	decideCall,
+	KICKOFF_TEXT,
+	KICKOFF_TYPE,
+	REVIEW_TYPE,
+	toCallMessages,
+} from "./ladder.ts";
 import { PLANNING_INSTRUCTIONS, PLANNING_SECTION } from "./prompts.ts";
 import type { CallRoute } from "./resolve.ts";
 import type { ModelRef } from "./state.ts";
@@ -36,6 +44,8 @@ export function createPi1Host(deps: HostDeps): Host {
 	let latest: CallRoute | undefined;
 	/** A kickoff the core asked for at the end of a run: returned from `agent_before_settle`. */
 	let kickoff = false;
+	/** A review turn the core asked for at the end of a run: returned from `agent_before_settle`. */
+	let review: string | undefined;
 	/** model_select events caused by our own setModel calls are not the user picking a model. */
 	let selecting = false;
 	/** Rungs that failed over, and when their cool-down ends (ms). */
@@ -122,13 +132,16 @@ export function createPi1Host(deps: HostDeps): Host {
 				content: last.content as never,
 			});
 		}
-		if (!kickoff) return undefined;
+		const next = kickoff
+			? { customType: KICKOFF_TYPE, content: KICKOFF_TEXT }
+			: review
+				? { customType: REVIEW_TYPE, content: review }
+				: undefined;
 		kickoff = false;
+		review = undefined;
+		if (!next) return undefined;
 		return {
-			entries: [
-				...event.entries,
-				{ type: "custom_message" as const, customType: KICKOFF_TYPE, content: KICKOFF_TEXT, display: true },
-			],
+			entries: [...event.entries, { type: "custom_message" as const, ...next, display: true }],
 			continue: true,
 		};
 	});
@@ -183,6 +196,9 @@ export function createPi1Host(deps: HostDeps): Host {
 		},
 		kickoffInRun() {
 			kickoff = true;
+		},
+		reviewInRun(text) {
+			review = text;
 		},
 		payloadRoute() {
 			const route = pending;

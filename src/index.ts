@@ -13,7 +13,7 @@ import { formatIssue, type ResolvedConfig, readLayers, resolveConfig } from "./c
 import { type Host, type HostDeps, hasVirtualModels } from "./host.ts";
 import { createPi0Host } from "./host-pi0.ts";
 import { createPi1Host } from "./host-pi1.ts";
-import { KICKOFF_TEXT, KICKOFF_TYPE } from "./ladder.ts";
+import { KICKOFF_TEXT, KICKOFF_TYPE, REVIEW_MARKER } from "./ladder.ts";
 import { rewriteForRoute } from "./payload-hook.ts";
 import {
 	AUTO_FLAG,
@@ -98,6 +98,8 @@ export default function planStepdown(pi: ExtensionAPI): void {
 				loop: route.loop,
 				stopReason: message.stopReason,
 				hasText: message.content.some((c) => c.type === "text" && c.text.trim().length > 0),
+				rung: route.decision.rung,
+				reviewEnabled: resolved.config.review.enabled,
 			}).catch(report),
 		report,
 	};
@@ -142,6 +144,8 @@ export default function planStepdown(pi: ExtensionAPI): void {
 					{ customType: KICKOFF_TYPE, content: KICKOFF_TEXT, display: true },
 					{ triggerTurn: true },
 				);
+			case "review":
+				return host.reviewInRun(`${REVIEW_MARKER} ${resolved.config.review.prompt}`);
 			case "offer-approval":
 				if (ctx) void offerApproval(ctx).catch(report);
 				return undefined;

@@ -18,6 +18,11 @@
 import { type EscalationRules, escalationTracker } from "./escalation.ts";
 
 export type Mode = "off" | "planning" | "implementing";
+
+/** The review turn on rung 0 at the end of an implementation run (plan-mode.ts decides, hosts deliver). */
+export const REVIEW_TYPE = "plan-stepdown:review";
+/** How the review message starts, so that pi 1.x's router, which sees it as a user message, tells it apart. */
+export const REVIEW_MARKER = "[plan-stepdown review]";
 export type Phase = "planning" | "implementing";
 
 export const KICKOFF_TYPE = "plan-stepdown:implement";
@@ -48,7 +53,7 @@ export interface CallToolCall {
 
 /** The part of a message the ladder looks at. */
 export type CallMessage =
-	| { role: "user"; kickoff: boolean }
+	| { role: "user"; kickoff: boolean; review?: boolean }
 	| { role: "assistant"; ok: boolean; toolCalls: CallToolCall[] }
 	| { role: "toolResult"; toolCallId: string; toolName: string; isError: boolean; errorText?: string };
 
@@ -67,7 +72,7 @@ export interface Trigger {
 	detail: string;
 }
 
-export type Reason = "planning" | "user-turn" | "kickoff" | "step" | "bump" | "escalation";
+export type Reason = "planning" | "user-turn" | "kickoff" | "step" | "bump" | "escalation" | "review";
 
 export interface Decision {
 	rung: number;
@@ -97,18 +102,20 @@ export function decideCall(
 
 	let start = 0;
 	let kickoff = false;
+	let review = false;
 	for (let i = messages.length - 1; i >= 0; i--) {
 		const m = messages[i];
 		if (m.role === "user") {
 			start = i + 1;
 			kickoff = m.kickoff;
+			review = m.review === true;
 			break;
 		}
 	}
 
 	let decision: Decision = kickoff
 		? { rung: bumpRung(ladderLength), phase: "implementing", reason: "kickoff", step: 0 }
-		: { rung: 0, phase: "implementing", reason: "user-turn", step: 0 };
+		: { rung: 0, phase: "implementing", reason: review ? "review" : "user-turn", step: 0 };
 	const calls = new Map<string, CallToolCall>();
 	let pending: Trigger | undefined;
 	let stepped = false;
@@ -248,10 +255,18 @@ export function toCallMessages(messages: readonly AgentMessageLike[]): CallMessa
 			});
 		} else if (m.role !== "system") {
 			// user, custom, bashExecution, compaction and branch summaries all reach the model as user turns
-			out.push({ role: "user", kickoff: isKickoff(m) });
+			out.push(isReview(m) ? { role: "user", kickoff: false, review: true } : { role: "user", kickoff: isKickoff(m) });
 		}
 	}
 	return out;
+}
+
+function isReview(m: AgentMessageLike): boolean {
+	if (m.role === "custom") return m.customType === REVIEW_TYPE;
+	if (m.role !== "user") return false;
+	const content = m.content as string | readonly { type?: string; text?: unknown }[] | undefined;
+	const text = typeof content === "string" ? content : Array.isArray(content) ? content[0]?.text : undefined;
+	return typeof text === "string" && text.startsWith(REVIEW_MARKER);
 }
 
 function isKickoff(m: AgentMessageLike): boolean {

@@ -53,6 +53,8 @@ export interface PlanModeState {
 	refuseHeadless?: string;
 	/** A run of the agent is in progress. */
 	running: boolean;
+	/** The review on rung 0: armed by the approved plan's kickoff, done once sent; cleared when the run ends. */
+	review?: "armed" | "done";
 }
 
 export const INITIAL_STATE: PlanModeState = { mode: "off", autoApprove: false, cursor: 0, running: false };
@@ -111,7 +113,16 @@ export type PlanModeEvent =
 	  }
 	| { type: "off" }
 	| { type: "call"; call: CallStart }
-	| { type: "final"; phase: Phase; loop: boolean; stopReason: string; hasText: boolean }
+	| {
+			type: "final";
+			phase: Phase;
+			loop: boolean;
+			stopReason: string;
+			hasText: boolean;
+			/** The rung that answered, and whether the config asks for a review on rung 0. */
+			rung?: number;
+			reviewEnabled?: boolean;
+	  }
 	| { type: "run-start" }
 	| { type: "run-end"; lastStopReason: string | undefined; hasUI: boolean }
 	| { type: "approval"; choice: ApprovalChoice; feedback?: string }
@@ -137,6 +148,8 @@ export type Effect =
 	/** Send the approved plan's kickoff: inside the running run, or as a new run. */
 	| { type: "kickoff"; inRun: boolean }
 	| { type: "offer-approval" }
+	/** One review turn on rung 0, inside the running run. */
+	| { type: "review" }
 	/** A user message: the /plan task, or the refine feedback (queued as a follow-up). */
 	| { type: "prompt"; text: string; followUp: boolean }
 	| { type: "summary" };
@@ -413,8 +426,8 @@ function onFinal(state: PlanModeState, event: Extract<PlanModeEvent, { type: "fi
 		state.autoApprove &&
 		event.stopReason === "stop" &&
 		event.hasText;
-	if (!approves) return { state, effects: [] };
-	const next: PlanModeState = { ...state, mode: "implementing" };
+	if (!approves) return reviewAfter(state, event);
+	const next: PlanModeState = { ...state, mode: "implementing", review: "armed" };
 	return {
 		state: next,
 		effects: [
@@ -426,11 +439,30 @@ function onFinal(state: PlanModeState, event: Extract<PlanModeEvent, { type: "fi
 	};
 }
 
+/**
+ * The implementation of an approved plan ended with a final answer from a cheaper rung: one review turn on rung 0 in
+ * the same run, at most one per run (the review's own answer comes from rung 0 or, if it made tool calls, after it).
+ */
+function reviewAfter(state: PlanModeState, event: Extract<PlanModeEvent, { type: "final" }>): Step {
+	const reviews =
+		event.reviewEnabled === true &&
+		state.review === "armed" &&
+		state.mode === "implementing" &&
+		event.loop &&
+		event.phase === "implementing" &&
+		event.stopReason === "stop" &&
+		event.hasText &&
+		(event.rung ?? 0) !== 0;
+	if (!reviews) return { state, effects: [] };
+	return { state: { ...state, review: "done" }, effects: [{ type: "review" }] };
+}
+
 const failedStop = (stop: string | undefined) => stop === "error" || stop === "aborted";
 
 function onRunEnd(state: PlanModeState, event: Extract<PlanModeEvent, { type: "run-end" }>): Step {
 	const failed = failedStop(event.lastStopReason);
-	const ended = { ...state, running: false };
+	const { review: _done, ...rest } = state;
+	const ended: PlanModeState = { ...rest, running: false };
 	if (state.mode === "implementing") {
 		// Control is back with the user: the top of the ladder, unless the last call failed (kept for resume).
 		return { state: { ...ended, cursor: failed ? state.cursor : 0 }, effects: [{ type: "status" }] };
@@ -453,7 +485,10 @@ function onApproval(
 	switch (event.choice) {
 		case "start": {
 			const step = enter(state, "implementing", state.autoApprove, [], undefined, tools, caps);
-			return { state: step.state, effects: [...step.effects, { type: "kickoff", inRun: false }] };
+			return {
+				state: { ...step.state, review: "armed" },
+				effects: [...step.effects, { type: "kickoff", inRun: false }],
+			};
 		}
 		case "refine": {
 			const feedback = event.feedback?.trim();

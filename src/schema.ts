@@ -174,6 +174,26 @@ export const ConfigSchema = Type.Object(
 					"Failover on HTTP 429/529/503 and rate-limit or overload errors: the rung's fallback, or the nearest rung on another provider (the stronger side on a tie). Key and 400 errors never fail over.",
 			},
 		),
+		review: Type.Object(
+			{
+				enabled: Type.Boolean({
+					default: true,
+					description:
+						"When the implementation of an approved plan ends with a final answer from a rung other than 0, add one review turn on rung 0 in the same run.",
+				}),
+				prompt: Type.String({
+					minLength: 1,
+					default:
+						"Review the work of this run against the approved plan above: check the changes (for example with git diff) and the checks that ran. If everything is done and correct, confirm it in one short paragraph; otherwise fix what is wrong or missing, run the checks, and finish with a short summary.",
+					description: "The review turn's message to rung 0.",
+				}),
+			},
+			{
+				additionalProperties: false,
+				default: {},
+				description: "The review on rung 0 at the end of an autonomous run.",
+			},
+		),
 		openaiPromptCache: Type.Object(
 			{
 				keyPrefix: Type.String({

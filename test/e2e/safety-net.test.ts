@@ -10,6 +10,7 @@ import { type TestContext, test } from "node:test";
 import {
 	assertSettingsUnchanged,
 	assistantRecords,
+	bodyText,
 	callRecords,
 	onlySession,
 	settingsBytes,
@@ -276,4 +277,68 @@ test("escalation: an edit whose old text is not found twice on the same file →
 		"2:step",
 		"0:escalation:edit-not-found:src/x.ts",
 	]);
+});
+
+// ---------------------------------------------------------------------------------------------
+// review on rung 0
+// ---------------------------------------------------------------------------------------------
+
+const REVIEWED = { ...LADDER, review: { enabled: true, prompt: "Check the work against the plan." } };
+
+test("review: a plan implemented on rungs 1..3 ending in a final answer → one more call on rung 0 with the review prompt", async (t) => {
+	const { mock, sandbox, run } = await rig(
+		t,
+		[
+			{ text: PLAN_TEXT },
+			write("hello.txt", "Hello\n"), // 1
+			bash("cat hello.txt"), // 2
+			{ text: "Done." }, // 3: the final answer of a cheap rung
+			{ text: "Reviewed: hello.txt is there and correct." }, // 0: the review
+		],
+		REVIEWED,
+	);
+	const r = await run(["-p", "Create hello.txt", "--plan-auto-approve"]);
+	assert.equal(r.code, 0, r.stderr);
+	assert.equal(r.stdout, "Reviewed: hello.txt is there and correct.\n");
+	assert.deepEqual(wireLabels(mock.requests), labelled([0, 1, 2, 3, 0]));
+	assert.match(bodyText(mock.requests[4]), /\[plan-stepdown review\] Check the work against the plan\./);
+	assert.deepEqual(reasons(sandbox), ["0:planning", "1:kickoff", "2:step", "3:step", "0:review"]);
+	assert.deepEqual(
+		answeredBy(sandbox),
+		[0, 1, 2, 3, 0].map((i) => RUNG_MODEL[i]),
+	);
+	const entries = onlySession(sandbox).entries;
+	assert.equal(entries.filter((e) => e.type === "custom_message" && e.customType === "plan-stepdown:review").length, 1);
+	assert.match(r.stderr, /, 1 review call \(\$\d+\.\d{4}\)\n$/);
+});
+
+test("review: a review that makes tool calls steps down as usual, and there is at most one per run", async (t) => {
+	const { mock, sandbox, run } = await rig(
+		t,
+		[
+			{ text: PLAN_TEXT },
+			write("hello.txt", "Hello\n"), // 1
+			{ text: "Done." }, // 2
+			bash("cat hello.txt"), // 0: the review checks
+			write("hello.txt", "Hello!\n"), // 1
+			{ text: "Fixed the greeting." }, // 2: a final answer from rung 2 again: no second review
+		],
+		REVIEWED,
+	);
+	const r = await run(["-p", "Create hello.txt", "--plan-auto-approve"]);
+	assert.equal(r.code, 0, r.stderr);
+	assert.equal(r.stdout, "Fixed the greeting.\n");
+	assert.deepEqual(wireLabels(mock.requests), labelled([0, 1, 2, 0, 1, 2]));
+	assert.deepEqual(reasons(sandbox), ["0:planning", "1:kickoff", "2:step", "0:review", "1:step", "2:step"]);
+	assert.match(r.stderr, /, 3 review calls \(\$\d+\.\d{4}\)\n$/);
+});
+
+test("review: off in the config, or a final answer already from rung 0: no review", async (t) => {
+	const { mock, run } = await rig(t, [{ text: PLAN_TEXT }, write("hello.txt", "Hello\n"), { text: "Done." }], {
+		...LADDER,
+		review: { enabled: false },
+	});
+	const r = await run(["-p", "Create hello.txt", "--plan-auto-approve"]);
+	assert.equal(r.code, 0, r.stderr);
+	assert.deepEqual(wireLabels(mock.requests), labelled([0, 1, 2]));
 });

@@ -158,7 +158,7 @@ describe("every error names the file, the JSON path, what was expected and what 
 			"unknown top-level field with a suggestion",
 			{ ladderr: [] },
 			[
-				'f.json /ladderr: unknown field "ladderr" (did you mean "ladder"?); expected one of $schema, provider, ladder, tools, planBash, reasoningBump, escalation, failover, openaiPromptCache, openaiWebSearch, accounting',
+				'f.json /ladderr: unknown field "ladderr" (did you mean "ladder"?); expected one of $schema, provider, ladder, tools, planBash, reasoningBump, escalation, failover, review, openaiPromptCache, openaiWebSearch, accounting',
 			],
 		],
 		[

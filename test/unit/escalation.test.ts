@@ -6,6 +6,8 @@ import {
 	type CallMessage,
 	type Decision,
 	decideCall,
+	REVIEW_MARKER,
+	REVIEW_TYPE,
 	stableJson,
 	toCallMessages,
 } from "../../src/ladder.ts";
@@ -306,5 +308,37 @@ describe("toCallMessages keeps what the rules need", () => {
 
 	test("stableJson sorts nested keys, keeps arrays in order", () => {
 		assert.equal(stableJson({ b: 1, a: { d: [2, 1], c: 0 } }), '{"a":{"c":0,"d":[2,1]},"b":1}');
+	});
+});
+
+describe("the review turn in the ladder", () => {
+	test("the review message opens a segment on rung 0 with reason review, then stepping", () => {
+		const history: CallMessage[] = [{ role: "user", kickoff: true }, ...turn(read("a")), ...turn(read("b"))];
+		history.push({ role: "user", kickoff: false, review: true });
+		assert.deepEqual(decideCall("implementing", 5, history, bumps, DEFAULTS), {
+			rung: 0,
+			phase: "implementing",
+			reason: "review",
+			step: 0,
+		});
+		history.push(...turn(read("c")));
+		assert.equal(decideCall("implementing", 5, history, bumps, DEFAULTS)?.rung, 1);
+	});
+
+	test("toCallMessages tells the review apart: pi 0.73.1's custom message, pi 1.x's user message with the marker", () => {
+		assert.deepEqual(
+			toCallMessages([
+				{ role: "custom", customType: REVIEW_TYPE, content: "x" },
+				{ role: "user", content: [{ type: "text", text: `${REVIEW_MARKER} Check it.` }] },
+				{ role: "user", content: `${REVIEW_MARKER} Check it.` },
+				{ role: "user", content: "Check it." },
+			]),
+			[
+				{ role: "user", kickoff: false, review: true },
+				{ role: "user", kickoff: false, review: true },
+				{ role: "user", kickoff: false, review: true },
+				{ role: "user", kickoff: false },
+			],
+		);
 	});
 });

@@ -267,3 +267,44 @@ describe("cool-down: a rung that failed over stays avoided", () => {
 		assert.equal(coolingDown(moved, new Map([[2, 10_000]]), 0, config), moved);
 	});
 });
+
+describe("accounting shows the review turn apart", () => {
+	const entry = (rung: number, reason: string) => ({
+		type: "custom",
+		customType: CALL_TYPE,
+		data: { v: 1, phase: "implementing", reason, thinking: "low", model: "p/m", rung },
+	});
+	const answer = (cost: number) => ({
+		type: "message",
+		message: { role: "assistant", stopReason: "stop", usage: { input: 10, output: 1, cost: { total: cost } } },
+	});
+	test("the review call and the calls after it until the next prompt", () => {
+		const rows = callCosts([
+			{ type: "custom_message", customType: "plan-stepdown:implement" },
+			entry(1, "kickoff"),
+			answer(0.001),
+			{ type: "custom_message", customType: "plan-stepdown:review" },
+			entry(0, "review"),
+			answer(0.01),
+			entry(1, "step"),
+			answer(0.002),
+			{ type: "message", message: { role: "user" } },
+			entry(0, "user-turn"),
+			answer(0.01),
+		]);
+		assert.deepEqual(
+			rows.map((r) => r.review),
+			[false, true, true, false],
+		);
+		assert.deepEqual(
+			rows.map((r) => r.run),
+			[0, 0, 0, 1],
+			"the review stays in its run",
+		);
+		const s = summarize(rows, undefined);
+		assert.equal(s.review.calls, 2);
+		assert.equal(Number(s.review.cost.toFixed(6)), 0.012);
+		assert.match(s.table.join("\n"), /review on rung 0: 2 calls, \$0\.0120/);
+		assert.match(summaryLine(s), /, 2 review calls \(\$0\.0120\)$/);
+	});
+});
