@@ -13,6 +13,7 @@
  * | each further call of that segment             | previous + 1, the last rung repeats   |
  * | after a failed bash / failed tool / pkg cmd   | 1 (0 on a one-rung ladder), then on   |
  * | after a loop (escalation.ts rules)            | 0, then on                            |
+ * | the review turn at the end of a plan's run    | 0, then on                            |
  * | a failed or aborted call                      | does not count: the retry reuses it   |
  */
 import { type EscalationRules, escalationTracker } from "./escalation.ts";
