@@ -8,6 +8,7 @@
  * from cache; the flat run gets that cache back (see `flatTokens`).
  */
 import type { Api, Model } from "@mariozechner/pi-ai";
+import { type Failover, failoverOf } from "./failover.ts";
 import { KICKOFF_TYPE, type Phase, type Trigger } from "./ladder.ts";
 import type { RegistryLike } from "./resolve.ts";
 import { rungRef } from "./resolve.ts";
@@ -39,6 +40,8 @@ export interface CallCost {
 	error?: string;
 	/** The assistant message's usage or cost was not plausible numbers (corrupted session): counted as zero. */
 	invalid: boolean;
+	/** Part of the review turn on rung 0 (the review call and the calls that follow it in its run). */
+	review: boolean;
 	/** Index of the implementation run the call belongs to (a kickoff or a user prompt while implementing starts
 	 * one); -1 for planning calls. */
 	run: number;
@@ -81,6 +84,12 @@ export interface Summary {
 	cacheLostTokens: number;
 	perRung: RungTotals[];
 	bumps: { rung: number; trigger: Trigger }[];
+	/** Loops a cheaper rung got into, each handed to rung 0 (see escalation.ts). */
+	escalations: Trigger[];
+	/** The review turns on rung 0 and what they cost (also counted in the totals). */
+	review: { calls: number; cost: number };
+	/** Retries that moved off a rate-limited or overloaded rung (see failover.ts): where to, and why. */
+	failovers: (Failover & { rung: number; model: string })[];
 	/** Every implementation run of the branch, oldest first. */
 	runs: RunTotals[];
 	lastRun: RunTotals | undefined;
@@ -140,6 +149,7 @@ export function callCosts(branch: readonly BranchEntry[]): CallCost[] {
 	let inRun = false;
 	// A user prompt or the kickoff since the last call: the next implementing call opens a run (a retried call does not).
 	let started = false;
+	let inReview = false;
 	// The last routed call whose prompt the next one extends (what a single model would hold in its cache).
 	let previous: { model: string; thinking: string; phase: Phase; prompt: number } | undefined;
 	for (const entry of branch) {
@@ -152,6 +162,8 @@ export function callCosts(branch: readonly BranchEntry[]): CallCost[] {
 		}
 		if (entry.type === "custom" && entry.customType === CALL_TYPE && isCallEntry(entry.data)) {
 			open = entry.data;
+			if (open.reason === "review") inReview = true;
+			else if (started || open.phase === "planning") inReview = false;
 			if (open.phase === "planning") {
 				inRun = false;
 			} else if ((open.reason === "kickoff" || open.reason === "user-turn") && (started || !inRun)) {
@@ -181,6 +193,7 @@ export function callCosts(branch: readonly BranchEntry[]): CallCost[] {
 			failed: entry.message.stopReason === "error" || entry.message.stopReason === "aborted",
 			...(typeof entry.message.errorMessage === "string" ? { error: entry.message.errorMessage } : {}),
 			invalid: usage.invalid,
+			review: inReview,
 			run: inRun ? run : -1,
 		});
 		// A failed call that sent nothing (no usage) leaves the cache as it was.
@@ -276,9 +289,14 @@ export function summarize(calls: readonly CallCost[], rung0Prices: Prices | unde
 	const perRung: RungTotals[] = [];
 	const runs = new Map<number, RunTotals>();
 	const bumps: Summary["bumps"] = [];
+	const escalations: Trigger[] = [];
+	const failovers: Summary["failovers"] = [];
 	let cacheLostTokens = 0;
 	for (const c of calls) {
 		if (c.call.reason === "bump" && c.call.trigger) bumps.push({ rung: c.call.rung, trigger: c.call.trigger });
+		if (c.call.reason === "escalation" && c.call.trigger) escalations.push(c.call.trigger);
+		const moved = failoverOf(c.call);
+		if (moved && !moved.kept) failovers.push({ ...moved, rung: c.call.rung, model: c.call.model });
 		cacheLostTokens += c.flatTokens.cacheRead - c.tokens.cacheRead;
 		addToRung(perRung, c);
 		if (c.run >= 0) addToRun(runs, c, rung0Prices);
@@ -291,6 +309,7 @@ export function summarize(calls: readonly CallCost[], rung0Prices: Prices | unde
 		);
 	const savings = all.flatCost !== undefined ? all.flatCost - all.cost : undefined;
 	const runList = [...runs.values()];
+	const reviewed = calls.filter((c) => c.review);
 	const summary: Summary = {
 		calls: calls.length,
 		failed: calls.filter((c) => c.failed).length,
@@ -304,6 +323,9 @@ export function summarize(calls: readonly CallCost[], rung0Prices: Prices | unde
 		cacheLostTokens,
 		perRung,
 		bumps,
+		escalations,
+		failovers,
+		review: { calls: reviewed.length, cost: reviewed.reduce((sum, c) => sum + c.cost, 0) },
 		runs: runList,
 		lastRun: runList.at(-1),
 		table: [],
@@ -391,6 +413,15 @@ export function costTable(s: Summary): string[] {
 			);
 		}
 	}
+	if (s.escalations.length > 0) {
+		lines.push("  escalations to rung 0:");
+		for (const e of s.escalations) lines.push(`    after ${e.kind} (${e.tool})${e.detail ? `: ${e.detail}` : ""}`);
+	}
+	if (s.review.calls > 0) lines.push(`  review on rung 0: ${plural(s.review.calls, "call")}, ${usd(s.review.cost)}`);
+	if (s.failovers.length > 0) {
+		lines.push("  failovers:");
+		for (const f of s.failovers) lines.push(`    rung ${f.from} → ${f.rung} (${f.model}): ${f.cause}`);
+	}
 	const last = s.lastRun;
 	if (last) {
 		const started = last.start === "kickoff" ? "started by the approved plan" : "started by your prompt";
@@ -405,7 +436,10 @@ export function costTable(s: Summary): string[] {
 
 export function summaryLine(s: Summary): string {
 	const flat = s.flatCost !== undefined ? ` (flat rung 0: ${usd(s.flatCost)}, saved ${pct(s.savingsPct ?? 0)})` : "";
+	const escalated = s.escalations.length > 0 ? `, ${plural(s.escalations.length, "escalation")}` : "";
+	const failedOver = s.failovers.length > 0 ? `, ${plural(s.failovers.length, "failover")}` : "";
+	const reviewed = s.review.calls > 0 ? `, ${plural(s.review.calls, "review call")} (${usd(s.review.cost)})` : "";
 	const f = s.lastFailure;
 	const failure = f ? `; the last call failed: rung ${f.rung} ${f.model}: ${f.error.slice(0, 300)}` : "";
-	return `plan-stepdown: ${plural(s.calls, "call")}, ${usd(s.cost)}${flat}, ${plural(s.bumps.length, "bump")}${failure}`;
+	return `plan-stepdown: ${plural(s.calls, "call")}, ${usd(s.cost)}${flat}, ${plural(s.bumps.length, "bump")}${escalated}${failedOver}${reviewed}${failure}`;
 }

@@ -7,6 +7,7 @@
 import type { Api, Model } from "@mariozechner/pi-ai";
 import type { ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { attach, detach, isAttached, realModel } from "./attach.ts";
+import { coolingDown, failoverFor, noteFailover } from "./failover.ts";
 import type { Host, HostDeps } from "./host.ts";
 import { callStartOf, refOf } from "./host.ts";
 import {
@@ -16,6 +17,7 @@ import {
 	decideCall,
 	KICKOFF_TEXT,
 	KICKOFF_TYPE,
+	REVIEW_TYPE,
 	toCallMessages,
 } from "./ladder.ts";
 import { createPayloadScope, createRouter, ROUTER_API, ROUTER_PROVIDER } from "./router.ts";
@@ -29,6 +31,8 @@ export function createPi0Host(deps: HostDeps): Host {
 	const payloadScope = createPayloadScope();
 	/** pi compacts or summarizes a branch with the session's model: those calls go to rung 0, unrecorded. */
 	let auxiliary = false;
+	/** Rungs that failed over, and when their cool-down ends (ms). */
+	const cooling = new Map<number, number>();
 
 	const ladderLength = () => Math.max(1, deps.config().ladder.length);
 
@@ -74,11 +78,18 @@ export function createPi0Host(deps: HostDeps): Host {
 		auxiliary = false;
 		ensureAttached(ctx);
 	});
-	pi.on("context", async (event) => {
+	pi.on("context", async (event, ctx) => {
 		const state = deps.state();
 		if (state.mode === "off") return;
 		const messages = toCallMessages(currentSegment(event.messages));
-		pendingDecision = decideCall(state.mode, ladderLength(), messages, deps.config().reasoningBump);
+		const config = deps.config();
+		const decision = decideCall(state.mode, ladderLength(), messages, config.reasoningBump, config.escalation);
+		// pi's retry of a failed call runs the loop again: the failed attempts are still on the session branch.
+		const now = Date.now();
+		const routed =
+			decision && coolingDown(failoverFor(decision, config, ctx.sessionManager.getBranch()), cooling, now, config);
+		if (routed) noteFailover(cooling, routed, now, config.failover.coolDownSeconds);
+		pendingDecision = routed;
 	});
 	pi.on("session_before_compact", async () => {
 		auxiliary = true;
@@ -114,6 +125,9 @@ export function createPi0Host(deps: HostDeps): Host {
 		},
 		kickoffInRun() {
 			pi.sendMessage({ customType: KICKOFF_TYPE, content: KICKOFF_TEXT, display: true }, { deliverAs: "followUp" });
+		},
+		reviewInRun(text) {
+			pi.sendMessage({ customType: REVIEW_TYPE, content: text, display: true }, { deliverAs: "followUp" });
 		},
 		payloadRoute: payloadScope.current,
 		selected: (ctx) => refOf(ctx.model ? realModel(ctx.model) : undefined, pi.getThinkingLevel()),

@@ -14,8 +14,17 @@ import type {
 } from "@earendil-works/pi-coding-agent";
 import type { Api, AssistantMessage, Model, ModelThinkingLevel } from "@mariozechner/pi-ai";
 import type { ExtensionContext } from "@mariozechner/pi-coding-agent";
+import { coolingDown, failoverFor, noteFailover } from "./failover.ts";
 import { callStartOf, type Host, type HostDeps } from "./host.ts";
-import { auxiliaryDecision, currentSegment, decideCall, KICKOFF_TEXT, KICKOFF_TYPE, toCallMessages } from "./ladder.ts";
+import {
+	auxiliaryDecision,
+	currentSegment,
+	decideCall,
+	KICKOFF_TEXT,
+	KICKOFF_TYPE,
+	REVIEW_TYPE,
+	toCallMessages,
+} from "./ladder.ts";
 import { PLANNING_INSTRUCTIONS, PLANNING_SECTION } from "./prompts.ts";
 import type { CallRoute } from "./resolve.ts";
 import type { ModelRef } from "./state.ts";
@@ -35,8 +44,12 @@ export function createPi1Host(deps: HostDeps): Host {
 	let latest: CallRoute | undefined;
 	/** A kickoff the core asked for at the end of a run: returned from `agent_before_settle`. */
 	let kickoff = false;
+	/** A review turn the core asked for at the end of a run: returned from `agent_before_settle`. */
+	let review: string | undefined;
 	/** model_select events caused by our own setModel calls are not the user picking a model. */
 	let selecting = false;
+	/** Rungs that failed over, and when their cool-down ends (ms). */
+	const cooling = new Map<number, number>();
 
 	const ladderLength = () => Math.max(1, deps.config().ladder.length);
 
@@ -51,10 +64,24 @@ export function createPi1Host(deps: HostDeps): Host {
 			const mode = state.mode === "off" ? "implementing" : state.mode;
 			const rules = deps.config().reasoningBump;
 			const loop = request.reason !== "direct";
-			const decision = loop
-				? (decideCall(mode, ladderLength(), toCallMessages(currentSegment(request.messages)), rules) ??
-					auxiliaryDecision(mode, ladderLength(), rules))
+			const decided = loop
+				? (decideCall(
+						mode,
+						ladderLength(),
+						toCallMessages(currentSegment(request.messages)),
+						rules,
+						deps.config().escalation,
+					) ?? auxiliaryDecision(mode, ladderLength(), rules))
 				: auxiliaryDecision(mode, ladderLength(), rules);
+			// A retry of a rate-limited or overloaded call may go to another rung; the failed attempts are on the branch.
+			const config = deps.config();
+			const now = Date.now();
+			const retried =
+				request.reason === "retry"
+					? failoverFor(decided, config, (ctx as unknown as ExtensionContext).sessionManager.getBranch())
+					: decided;
+			const decision = loop ? coolingDown(retried, cooling, now, config) : retried;
+			noteFailover(cooling, decision, now, config.failover.coolDownSeconds);
 			const own = deps.config().ladder.length === 0 ? ownModel(ctx, state.userModel) : undefined;
 			const route = deps.route(
 				decision,
@@ -93,13 +120,16 @@ export function createPi1Host(deps: HostDeps): Host {
 				content: last.content as never,
 			});
 		}
-		if (!kickoff) return undefined;
+		const next = kickoff
+			? { customType: KICKOFF_TYPE, content: KICKOFF_TEXT }
+			: review
+				? { customType: REVIEW_TYPE, content: review }
+				: undefined;
 		kickoff = false;
+		review = undefined;
+		if (!next) return undefined;
 		return {
-			entries: [
-				...event.entries,
-				{ type: "custom_message" as const, customType: KICKOFF_TYPE, content: KICKOFF_TEXT, display: true },
-			],
+			entries: [...event.entries, { type: "custom_message" as const, ...next, display: true }],
 			continue: true,
 		};
 	});
@@ -154,6 +184,9 @@ export function createPi1Host(deps: HostDeps): Host {
 		},
 		kickoffInRun() {
 			kickoff = true;
+		},
+		reviewInRun(text) {
+			review = text;
 		},
 		payloadRoute() {
 			const route = pending;

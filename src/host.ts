@@ -43,6 +43,8 @@ export interface Host {
 	routeOff(ctx: ExtensionContext | undefined, restore: ModelRef | undefined): Promise<void>;
 	/** The approved plan's kickoff inside the running run. */
 	kickoffInRun(): void;
+	/** The review turn on rung 0 inside the running run. */
+	reviewInRun(text: string): void;
 	/** The route of the call whose payload `before_provider_request` is seeing, if it is ours. */
 	payloadRoute(): CallRoute | undefined;
 	/** The model and thinking level the user has selected (to give back when the mode ends). */
@@ -59,6 +61,7 @@ export const callStartOf = (route: CallRoute): CallStart => ({
 	phase: route.decision.phase,
 	reason: route.decision.reason,
 	trigger: route.decision.trigger,
+	...(route.decision.failover ? { failover: route.decision.failover } : {}),
 	model: `${route.model.provider}/${route.model.id}`,
 	thinking: route.thinking,
 	loop: route.loop,

@@ -12,7 +12,7 @@ import { formatIssue, type ResolvedConfig, readLayers, resolveConfig } from "./c
 import { type Host, type HostDeps, hasVirtualModels } from "./host.ts";
 import { createPi0Host } from "./host-pi0.ts";
 import { createPi1Host } from "./host-pi1.ts";
-import { type Decision, KICKOFF_TEXT, KICKOFF_TYPE } from "./ladder.ts";
+import { type Decision, KICKOFF_TEXT, KICKOFF_TYPE, REVIEW_MARKER } from "./ladder.ts";
 import { rewriteForRoute } from "./payload-hook.ts";
 import {
 	planBashBlockReason,
@@ -120,6 +120,8 @@ export default function planStepdown(pi: ExtensionAPI): void {
 				stopReason: message.stopReason,
 				hasText: message.content.some((c) => c.type === "text" && c.text.trim().length > 0),
 				text: message.content.map((c) => (c.type === "text" ? c.text : "")).join(""),
+				rung: route.decision.rung,
+				reviewEnabled: resolved.config.review.enabled,
 			}).catch(report),
 		report,
 	};
@@ -168,6 +170,8 @@ export default function planStepdown(pi: ExtensionAPI): void {
 					{ customType: KICKOFF_TYPE, content: KICKOFF_TEXT, display: true },
 					{ triggerTurn: true },
 				);
+			case "review":
+				return host.reviewInRun(`${REVIEW_MARKER} ${resolved.config.review.prompt}${progress.openStepsNote()}`);
 			case "offer-approval":
 				if (ctx) void offerApproval(ctx).catch(report);
 				return undefined;

@@ -12,10 +12,18 @@
  * | implementing, first call after a user message | 0                                     |
  * | each further call of that segment             | previous + 1, the last rung repeats   |
  * | after a failed bash / failed tool / pkg cmd   | 1 (0 on a one-rung ladder), then on   |
+ * | after a loop (escalation.ts rules)            | 0, then on                            |
+ * | the review turn at the end of a plan's run    | 0, then on                            |
  * | a failed or aborted call                      | does not count: the retry reuses it   |
  */
+import { type EscalationRules, escalationTracker } from "./escalation.ts";
 
 export type Mode = "off" | "planning" | "implementing";
+
+/** The review turn on rung 0 at the end of an implementation run (plan-mode.ts decides, hosts deliver). */
+export const REVIEW_TYPE = "plan-stepdown:review";
+/** How the review message starts, so that pi 1.x's router, which sees it as a user message, tells it apart. */
+export const REVIEW_MARKER = "[plan-stepdown review]";
 export type Phase = "planning" | "implementing";
 
 export const KICKOFF_TYPE = "plan-stepdown:implement";
@@ -38,15 +46,26 @@ export interface CallToolCall {
 	name: string;
 	/** The bash command, when the tool is bash. */
 	command?: string;
+	/** The full arguments as stable JSON (keys sorted): what "the same call" compares. */
+	args?: string;
+	/** The file an edit or write targets. */
+	path?: string;
 }
 
 /** The part of a message the ladder looks at. */
 export type CallMessage =
-	| { role: "user"; kickoff: boolean }
+	| { role: "user"; kickoff: boolean; review?: boolean }
 	| { role: "assistant"; ok: boolean; toolCalls: CallToolCall[] }
-	| { role: "toolResult"; toolCallId: string; toolName: string; isError: boolean };
+	| { role: "toolResult"; toolCallId: string; toolName: string; isError: boolean; errorText?: string };
 
-export type TriggerKind = "failed-bash" | "failed-tool" | "package-manager";
+export type TriggerKind =
+	| "failed-bash"
+	| "failed-tool"
+	| "package-manager"
+	| "same-tool-call"
+	| "same-failing-bash"
+	| "failures-in-a-row"
+	| "edit-not-found";
 
 export interface Trigger {
 	kind: TriggerKind;
@@ -54,7 +73,7 @@ export interface Trigger {
 	detail: string;
 }
 
-export type Reason = "planning" | "user-turn" | "kickoff" | "step" | "bump";
+export type Reason = "planning" | "user-turn" | "kickoff" | "step" | "bump" | "escalation" | "review";
 
 export interface Decision {
 	rung: number;
@@ -62,8 +81,10 @@ export interface Decision {
 	reason: Reason;
 	/** Successful calls already made in this segment. */
 	step: number;
-	/** What caused a bump (reason "bump"). */
+	/** What caused a bump (reason "bump") or an escalation (reason "escalation"). */
 	trigger?: Trigger;
+	/** A retry moved off a rate-limited or overloaded rung (failover.ts); `rung` is where it went. */
+	failover?: { from: number; cause: string; kept?: true };
 }
 
 export const lastRung = (ladderLength: number) => Math.max(0, ladderLength - 1);
@@ -75,45 +96,53 @@ export function decideCall(
 	ladderLength: number,
 	messages: readonly CallMessage[],
 	rules: BumpRules,
+	escalation?: EscalationRules,
 ): Decision | undefined {
 	if (mode === "off") return undefined;
 	if (mode === "planning") return { rung: 0, phase: "planning", reason: "planning", step: 0 };
 
 	let start = 0;
 	let kickoff = false;
+	let review = false;
 	for (let i = messages.length - 1; i >= 0; i--) {
 		const m = messages[i];
 		if (m.role === "user") {
 			start = i + 1;
 			kickoff = m.kickoff;
+			review = m.review === true;
 			break;
 		}
 	}
 
 	let decision: Decision = kickoff
 		? { rung: bumpRung(ladderLength), phase: "implementing", reason: "kickoff", step: 0 }
-		: { rung: 0, phase: "implementing", reason: "user-turn", step: 0 };
+		: { rung: 0, phase: "implementing", reason: review ? "review" : "user-turn", step: 0 };
 	const calls = new Map<string, CallToolCall>();
 	let pending: Trigger | undefined;
 	let stepped = false;
+	const loops = escalation ? escalationTracker(escalation) : undefined;
 
 	const advance = () => {
 		if (!stepped) return;
 		stepped = false;
-		decision = pending
-			? {
-					rung: bumpRung(ladderLength),
-					phase: "implementing",
-					reason: "bump",
-					step: decision.step + 1,
-					trigger: pending,
-				}
-			: {
-					rung: Math.min(decision.rung + 1, lastRung(ladderLength)),
-					phase: "implementing",
-					reason: "step",
-					step: decision.step + 1,
-				};
+		// A loop outranks a bump: the strongest rung looks at it, and stepping continues from there.
+		const escalated = loops?.take();
+		decision = escalated
+			? { rung: 0, phase: "implementing", reason: "escalation", step: decision.step + 1, trigger: escalated }
+			: pending
+				? {
+						rung: bumpRung(ladderLength),
+						phase: "implementing",
+						reason: "bump",
+						step: decision.step + 1,
+						trigger: pending,
+					}
+				: {
+						rung: Math.min(decision.rung + 1, lastRung(ladderLength)),
+						phase: "implementing",
+						reason: "step",
+						step: decision.step + 1,
+					};
 		pending = undefined;
 	};
 
@@ -123,9 +152,14 @@ export function decideCall(
 			if (!m.ok) continue; // a failed or aborted call does not move the cursor
 			advance();
 			stepped = true;
-			for (const call of m.toolCalls) calls.set(call.id, call);
+			for (const call of m.toolCalls) {
+				calls.set(call.id, call);
+				loops?.call(call);
+			}
 		} else if (m.role === "toolResult") {
-			pending ??= triggerOf(m, calls.get(m.toolCallId), rules);
+			const call = calls.get(m.toolCallId);
+			pending ??= triggerOf(m, call, rules);
+			loops?.result(m, call);
 		}
 	}
 	advance();
@@ -218,13 +252,22 @@ export function toCallMessages(messages: readonly AgentMessageLike[]): CallMessa
 				toolCallId: m.toolCallId ?? "",
 				toolName: m.toolName ?? "",
 				isError: m.isError === true,
+				errorText: m.isError === true ? textOf(m.content).slice(0, ERROR_TEXT_CHARS) : undefined,
 			});
 		} else if (m.role !== "system") {
 			// user, custom, bashExecution, compaction and branch summaries all reach the model as user turns
-			out.push({ role: "user", kickoff: isKickoff(m) });
+			out.push(isReview(m) ? { role: "user", kickoff: false, review: true } : { role: "user", kickoff: isKickoff(m) });
 		}
 	}
 	return out;
+}
+
+function isReview(m: AgentMessageLike): boolean {
+	if (m.role === "custom") return m.customType === REVIEW_TYPE;
+	if (m.role !== "user") return false;
+	const content = m.content as string | readonly { type?: string; text?: unknown }[] | undefined;
+	const text = typeof content === "string" ? content : Array.isArray(content) ? content[0]?.text : undefined;
+	return typeof text === "string" && text.startsWith(REVIEW_MARKER);
 }
 
 function isKickoff(m: AgentMessageLike): boolean {
@@ -241,12 +284,36 @@ function toolCallsOf(content: unknown): CallToolCall[] {
 	const calls: CallToolCall[] = [];
 	for (const block of content as { type?: string; id?: string; name?: string; arguments?: unknown }[]) {
 		if (block?.type !== "toolCall" || typeof block.name !== "string") continue;
-		const args = block.arguments as { command?: unknown } | undefined;
+		const args = block.arguments as { command?: unknown; path?: unknown } | undefined;
 		calls.push({
 			id: String(block.id ?? ""),
 			name: block.name,
 			command: block.name === "bash" && typeof args?.command === "string" ? args.command : undefined,
+			args: stableJson(args ?? {}),
+			path: typeof args?.path === "string" ? args.path : undefined,
 		});
 	}
 	return calls;
+}
+
+/** Enough of a failed tool's output to tell "old text not found" from other failures, without copying whole logs. */
+const ERROR_TEXT_CHARS = 300;
+
+function textOf(content: unknown): string {
+	if (typeof content === "string") return content;
+	if (!Array.isArray(content)) return "";
+	return (content as { type?: string; text?: unknown }[])
+		.map((c) => (c?.type === "text" && typeof c.text === "string" ? c.text : ""))
+		.join("\n");
+}
+
+/** JSON with object keys sorted, so that the same arguments in another key order are the same call. */
+export function stableJson(value: unknown): string {
+	return JSON.stringify(value, (_key, v: unknown) =>
+		v && typeof v === "object" && !Array.isArray(v)
+			? Object.fromEntries(
+					Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+				)
+			: v,
+	);
 }

@@ -20,6 +20,7 @@
  * | off command, model picked     | any                                       | off: the user's tools and model back            |
  */
 import { flagOrderMessage } from "./cli.ts";
+import type { Failover } from "./failover.ts";
 import type { Mode, Phase, Reason, Trigger } from "./ladder.ts";
 import { PROGRESS_TOOL } from "./plan-steps.ts";
 import type { CallEntry, ModelRef, StateEntry } from "./state.ts";
@@ -57,6 +58,8 @@ export interface PlanModeState {
 	calledHere?: boolean;
 	/** Headless: why the config is unusable, said once with the first prompt. */
 	unusable?: string;
+	/** The review on rung 0: armed by the approved plan's kickoff, done once sent; cleared when the run ends. */
+	review?: "armed" | "done";
 }
 
 export const INITIAL_STATE: PlanModeState = { mode: "off", autoApprove: false, cursor: 0, running: false };
@@ -73,6 +76,8 @@ export interface CallStart {
 	phase: Phase;
 	reason: Reason;
 	trigger?: Trigger;
+	/** A retry moved off a rate-limited or overloaded rung. */
+	failover?: Failover;
 	/** provider/id of the model that serves the call. */
 	model: string;
 	thinking: string;
@@ -120,7 +125,18 @@ export type PlanModeEvent =
 	  }
 	| { type: "off" }
 	| { type: "call"; call: CallStart }
-	| { type: "final"; phase: Phase; loop: boolean; stopReason: string; hasText: boolean; text?: string }
+	| {
+			type: "final";
+			phase: Phase;
+			loop: boolean;
+			stopReason: string;
+			hasText: boolean;
+			/** The answer's text: the plan, when it is approved. */
+			text?: string;
+			/** The rung that answered, and whether the config asks for a review on rung 0. */
+			rung?: number;
+			reviewEnabled?: boolean;
+	  }
 	| { type: "run-start" }
 	/** A prompt typed or sent (not an extension command). */
 	| { type: "prompt" }
@@ -148,6 +164,8 @@ export type Effect =
 	/** Send the approved plan's kickoff: inside the running run, or as a new run; `planText` is the approved plan. */
 	| { type: "kickoff"; inRun: boolean; planText?: string }
 	| { type: "offer-approval" }
+	/** One review turn on rung 0, inside the running run. */
+	| { type: "review" }
 	/** A user message: the /plan task, or the refine feedback (queued as a follow-up). */
 	| { type: "prompt"; text: string; followUp: boolean }
 	| { type: "summary" };
@@ -420,17 +438,19 @@ function onCall(state: PlanModeState, call: CallStart): Step {
 	const effects: Effect[] = [];
 	let lastCall = state.lastCall;
 	if (call.loop) {
-		lastCall = {
+		const entry: CallEntry & { failover?: Failover } = {
 			v: 1,
 			rung: call.rung,
 			phase: call.phase,
 			reason: call.reason,
 			...(call.trigger ? { trigger: call.trigger } : {}),
+			...(call.failover ? { failover: call.failover } : {}),
 			model: call.model,
 			thinking: call.thinking,
 			...(call.ladderRung !== undefined ? { ladderRung: call.ladderRung, why: call.why } : {}),
 		};
-		effects.push({ type: "record-call", entry: lastCall });
+		lastCall = entry;
+		effects.push({ type: "record-call", entry });
 	}
 	effects.push({ type: "status", call });
 	return { state: { ...state, cursor: call.rung, lastCall, calledHere: state.calledHere || call.loop }, effects };
@@ -445,8 +465,8 @@ function onFinal(state: PlanModeState, event: Extract<PlanModeEvent, { type: "fi
 		state.autoApprove &&
 		event.stopReason === "stop" &&
 		event.hasText;
-	if (!approves) return { state, effects: [] };
-	const next: PlanModeState = { ...state, mode: "implementing" };
+	if (!approves) return reviewAfter(state, event);
+	const next: PlanModeState = { ...state, mode: "implementing", review: "armed" };
 	return {
 		state: next,
 		effects: [
@@ -458,11 +478,30 @@ function onFinal(state: PlanModeState, event: Extract<PlanModeEvent, { type: "fi
 	};
 }
 
+/**
+ * The implementation of an approved plan ended with a final answer from a cheaper rung: one review turn on rung 0 in
+ * the same run, at most one per run (the review's own answer comes from rung 0 or, if it made tool calls, after it).
+ */
+function reviewAfter(state: PlanModeState, event: Extract<PlanModeEvent, { type: "final" }>): Step {
+	const reviews =
+		event.reviewEnabled === true &&
+		state.review === "armed" &&
+		state.mode === "implementing" &&
+		event.loop &&
+		event.phase === "implementing" &&
+		event.stopReason === "stop" &&
+		event.hasText &&
+		(event.rung ?? 0) !== 0;
+	if (!reviews) return { state, effects: [] };
+	return { state: { ...state, review: "done" }, effects: [{ type: "review" }] };
+}
+
 const failedStop = (stop: string | undefined) => stop === "error" || stop === "aborted";
 
 function onRunEnd(state: PlanModeState, event: Extract<PlanModeEvent, { type: "run-end" }>): Step {
 	const failed = failedStop(event.lastStopReason);
-	const ended = { ...state, running: false };
+	const { review: _done, ...rest } = state;
+	const ended: PlanModeState = { ...rest, running: false };
 	if (state.mode === "implementing") {
 		// Control is back with the user: the top of the ladder, unless the last call failed (kept for resume).
 		return { state: { ...ended, cursor: failed ? state.cursor : 0 }, effects: [{ type: "status" }] };
@@ -486,7 +525,7 @@ function onApproval(
 		case "start": {
 			const step = enter(state, "implementing", state.autoApprove, [], undefined, tools, caps);
 			return {
-				state: step.state,
+				state: { ...step.state, review: "armed" },
 				effects: [...step.effects, { type: "kickoff", inRun: false, planText: event.planText }],
 			};
 		}

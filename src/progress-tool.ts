@@ -76,6 +76,12 @@ export function createProgress(pi: ExtensionAPI, deps: ProgressDeps) {
 		setContext(ctx: ExtensionContext) {
 			ctxRef = ctx;
 		},
+		/** For the review turn: the steps not reported done, or "" when there are none (or no plan). */
+		openStepsNote(): string {
+			const open = stepViews(steps, progress).filter((v) => v.status !== "done" && v.status !== "skipped");
+			if (open.length === 0) return "";
+			return `\n\nSteps of the plan not marked done:\n${open.map((v) => `${v.n}. ${v.text}`).join("\n")}`;
+		},
 		/** Lines for /stepdown; none without a plan. */
 		lines: (): string[] => (steps.length > 0 ? progressLines(stepViews(steps, progress)) : []),
 		/** The summary entry's data. */

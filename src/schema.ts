@@ -45,6 +45,13 @@ export const RungSchema = Type.Object(
 				'OpenAI Responses hosted web_search context size on this rung; "off" disables search on this rung.',
 			),
 		),
+		fallback: Type.Optional(
+			Type.Integer({
+				minimum: 0,
+				description:
+					"The rung a retry goes to when this rung is rate-limited or overloaded (failover). Omitted: the nearest rung on another provider.",
+			}),
+		),
 	},
 	{ additionalProperties: false, description: "One rung of the ladder." },
 );
@@ -117,6 +124,85 @@ export const ConfigSchema = Type.Object(
 				}),
 			},
 			{ additionalProperties: false, default: {} },
+		),
+		escalation: Type.Object(
+			{
+				sameToolCall: Type.Integer({
+					minimum: 0,
+					default: 3,
+					description:
+						"The same tool call (name and full arguments) this many times in the segment with no successful edit or write in between sends the next call to rung 0. 0: off.",
+				}),
+				sameFailingBash: Type.Integer({
+					minimum: 0,
+					default: 2,
+					description: "The same bash command failing this many times sends the next call to rung 0. 0: off.",
+				}),
+				failuresInARow: Type.Integer({
+					minimum: 0,
+					default: 3,
+					description: "This many failed tool calls in a row (any tools) send the next call to rung 0. 0: off.",
+				}),
+				editNotFound: Type.Integer({
+					minimum: 0,
+					default: 2,
+					description:
+						"An edit whose old text was not found, this many times on the same file, sends the next call to rung 0. 0: off.",
+				}),
+			},
+			{
+				additionalProperties: false,
+				default: {},
+				description:
+					"Escalation to rung 0 when a cheaper rung loops; stepping continues from rung 0. Judged on the messages since the last user message.",
+			},
+		),
+		failover: Type.Object(
+			{
+				afterFailures: Type.Integer({
+					minimum: 0,
+					default: 2,
+					description:
+						"Rate-limit or overload failures in a row on one rung before pi's retry goes to another rung (the first is retried on the same rung). 0: never fail over.",
+				}),
+				maxRetryAfterSeconds: Type.Number({
+					minimum: 0,
+					default: 10,
+					description: "A provider asking to wait longer than this (retry-after) fails over at once.",
+				}),
+				coolDownSeconds: Type.Number({
+					minimum: 0,
+					default: 60,
+					description:
+						"A rung that failed over is avoided this long: later calls the ladder sends there go where the failover went. 0: no cool-down.",
+				}),
+			},
+			{
+				additionalProperties: false,
+				default: {},
+				description:
+					"Failover on HTTP 429/529/503 and rate-limit or overload errors: the rung's fallback, or the nearest rung on another provider (the stronger side on a tie). Key and 400 errors never fail over.",
+			},
+		),
+		review: Type.Object(
+			{
+				enabled: Type.Boolean({
+					default: true,
+					description:
+						"When the implementation of an approved plan ends with a final answer from a rung other than 0, add one review turn on rung 0 in the same run.",
+				}),
+				prompt: Type.String({
+					minLength: 1,
+					default:
+						"Review the work of this run against the approved plan above: check the changes (for example with git diff) and the checks that ran. If everything is done and correct, confirm it in one short paragraph; otherwise fix what is wrong or missing, run the checks, and finish with a short summary.",
+					description: "The review turn's message to rung 0.",
+				}),
+			},
+			{
+				additionalProperties: false,
+				default: {},
+				description: "The review on rung 0 at the end of an autonomous run.",
+			},
 		),
 		openaiPromptCache: Type.Object(
 			{

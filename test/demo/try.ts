@@ -34,6 +34,9 @@ function script(): (req: RecordedRequest) => MockAnswer {
 				usage,
 			};
 		}
+		if (req.lastUserText?.startsWith("[plan-stepdown review]")) {
+			return { text: "Reviewed on rung 0: greet.js matches the plan; nothing to fix.", usage };
+		}
 		if (req.lastUserText && !req.lastUserText.startsWith("The plan above is approved") && step >= 6) {
 			return { text: `(mock model) You said: ${req.lastUserText}`, usage };
 		}

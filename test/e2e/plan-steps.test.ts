@@ -87,3 +87,22 @@ test("rpc: the widget shows the steps with a check and the rung/model of each do
 	await rpc.close();
 	checkSettings();
 });
+
+test("the review turn on rung 0 is told which steps are not marked done", async (t) => {
+	const { mock, sandbox, checkSettings } = await startRig(t, {
+		providers: PROVIDERS,
+		settings: USER_SETTINGS,
+		planConfig: { ...CROSS_PROVIDER_LADDER, review: { enabled: true } },
+		script: [{ text: PLAN }, progress(1, "done"), { text: "All done." }, { text: "Reviewed: fine." }],
+	});
+	const r = await runPi(sandbox, ["-p", "make hello", "--plan-auto-approve"], { extension: ".", timeoutMs: 30_000 });
+	assert.equal(r.code, 0, r.stderr);
+	checkSettings();
+	const review = mock.requests[3];
+	assert.equal(`${review.provider}/${review.model}`, "oai/gpt-big", "the review is on rung 0");
+	assert.match(
+		review.lastUserText ?? "",
+		/Steps of the plan not marked done:\n2\. Check it with cat\n3\. Say done$/,
+		"the open steps are listed",
+	);
+});

@@ -90,6 +90,15 @@ export function modelsJsonFor(mock: Pick<MockLlm, "baseUrl">, providers: MockPro
 	return { providers: Object.fromEntries(entries) };
 }
 
+/**
+ * The scenarios written before the review turn on rung 0 (issue 12) script every call of their runs: their project
+ * config turns the review off unless it says otherwise. test/e2e/safety-net.test.ts tests the review itself.
+ */
+function withoutReview(config: unknown): unknown {
+	if (typeof config !== "object" || config === null || Array.isArray(config) || "review" in config) return config;
+	return { ...config, review: { enabled: false } };
+}
+
 export function makeSandbox(opts: SandboxOptions = {}): Sandbox {
 	const root = realpathSync(mkdtempSync(join(tmpdir(), "pi-e2e-")));
 	const agentDir = join(root, "agent");
@@ -103,7 +112,8 @@ export function makeSandbox(opts: SandboxOptions = {}): Sandbox {
 		writeJson(join(agentDir, "models.json"), modelsJsonFor(opts.mock, opts.providers ?? opts.mock.providers));
 	}
 	if (opts.settings) writeJson(join(agentDir, "settings.json"), opts.settings);
-	if (opts.planConfig !== undefined) writeJson(join(projectDir, ".pi", "plan-stepdown.json"), opts.planConfig);
+	if (opts.planConfig !== undefined)
+		writeJson(join(projectDir, ".pi", "plan-stepdown.json"), withoutReview(opts.planConfig));
 	for (const [path, content] of Object.entries(opts.files ?? {})) writeFile(join(projectDir, path), content);
 	for (const [path, content] of Object.entries(opts.agentFiles ?? {})) writeFile(join(agentDir, path), content);
 

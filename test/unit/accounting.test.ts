@@ -133,6 +133,23 @@ describe("summarize", () => {
 		);
 	});
 
+	test("escalations to rung 0 are listed apart from bumps, in the table and the summary line", () => {
+		const loop = { kind: "same-tool-call" as const, tool: "read", detail: 'read {"path":"x"}' };
+		const s = summarize(
+			callCosts([
+				call(1, { reason: "kickoff" }),
+				answer(100, 10, 0.001),
+				call(0, { reason: "escalation", trigger: loop }),
+				answer(100, 10, 0.01),
+			]),
+			undefined,
+		);
+		assert.deepEqual(s.escalations, [loop]);
+		assert.deepEqual(s.bumps, []);
+		assert.match(s.table.join("\n"), /escalations to rung 0:\n {4}after same-tool-call \(read\): read \{"path":"x"\}/);
+		assert.equal(summaryLine(s), "plan-stepdown: 2 calls, $0.0110, 0 bumps, 1 escalation");
+	});
+
 	test("rung 0 prices unknown: no counterfactual", () => {
 		const s = summarize(callCosts([call(1), answer(1, 1, 0.1)]), undefined);
 		assert.equal(s.flatCost, undefined);

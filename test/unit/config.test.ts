@@ -158,7 +158,7 @@ describe("every error names the file, the JSON path, what was expected and what 
 			"unknown top-level field with a suggestion",
 			{ ladderr: [] },
 			[
-				'f.json /ladderr: unknown field "ladderr" (did you mean "ladder"?); expected one of $schema, provider, ladder, tools, planBash, reasoningBump, openaiPromptCache, openaiWebSearch, stepping, accounting',
+				'f.json /ladderr: unknown field "ladderr" (did you mean "ladder"?); expected one of $schema, provider, ladder, tools, planBash, reasoningBump, escalation, failover, review, openaiPromptCache, openaiWebSearch, stepping, accounting',
 			],
 		],
 		[
@@ -172,7 +172,7 @@ describe("every error names the file, the JSON path, what was expected and what 
 			"unknown rung field",
 			{ ladder: [{ model: "a/b", modelID: "x" }] },
 			[
-				'f.json /ladder/0/modelID: unknown field "modelID" (did you mean "modelId"?); expected one of model, modelId, provider, thinking, webSearchContextSize',
+				'f.json /ladder/0/modelID: unknown field "modelID" (did you mean "modelId"?); expected one of model, modelId, provider, thinking, webSearchContextSize, fallback',
 			],
 		],
 		[

@@ -347,3 +347,56 @@ describe("plan-mode reducer", () => {
 		assert.equal(planToolRefusal(INITIAL_STATE, "write", ["read"]), undefined);
 	});
 });
+
+describe("the review on rung 0 at the end of an implementation run", () => {
+	type Final = Extract<PlanModeEvent, { type: "final" }>;
+	const answer = (over: Partial<Final> = {}): Final => ({
+		type: "final",
+		phase: "implementing",
+		loop: true,
+		stopReason: "stop",
+		hasText: true,
+		rung: 3,
+		reviewEnabled: true,
+		...over,
+	});
+	const planned: PlanModeEvent = { type: "final", phase: "planning", loop: true, stopReason: "stop", hasText: true };
+	/** An auto-approved plan, implemented in the same run. */
+	const implementing = run([start({ autoFlag: true, headless: true }), planned]).state;
+
+	test("the kickoff arms it; a final answer from a cheaper rung sends one review, in the run", () => {
+		assert.equal(implementing.review, "armed");
+		const { state, effects } = run([answer()], PI0, implementing);
+		assert.deepEqual(effects, [{ type: "review" }]);
+		assert.equal(state.review, "done");
+		assert.deepEqual(run([answer(), answer()], PI0, implementing).effects, [{ type: "review" }], "at most one per run");
+	});
+
+	test("the dialog's Start arms it too", () => {
+		const planning = run([plan(), { type: "run-end", lastStopReason: "stop", hasUI: true }]).state;
+		const { state } = run([{ type: "approval", choice: "start" }], PI1, planning);
+		assert.equal(state.review, "armed");
+	});
+
+	const none: [string, Final][] = [
+		["off in the config", answer({ reviewEnabled: false })],
+		["the answer came from rung 0", answer({ rung: 0 })],
+		["a tool call, not a final answer", answer({ stopReason: "toolUse" })],
+		["a failed call", answer({ stopReason: "error" })],
+		["no text", answer({ hasText: false })],
+		["an auxiliary call", answer({ loop: false })],
+	];
+	for (const [why, event] of none) {
+		test(`no review: ${why}`, () => {
+			assert.deepEqual(run([event], PI0, implementing).effects, []);
+		});
+	}
+
+	test("no review for a run that did not start from an approved plan, and none after the run ended", () => {
+		const followUp = { ...implementing, review: undefined };
+		assert.deepEqual(run([answer()], PI0, followUp).effects, []);
+		const ended = run([{ type: "run-end", lastStopReason: "stop", hasUI: false }], PI0, implementing).state;
+		assert.equal(ended.review, undefined);
+		assert.deepEqual(run([answer()], PI0, ended).effects, []);
+	});
+});
