@@ -92,7 +92,17 @@ export function isStateEntry(data: unknown): data is StateEntry {
 /** Ladders are short; a rung beyond this is corruption (and would print as an absurd cursor). */
 export const MAX_RUNG = 1000;
 const PHASES = new Set(["planning", "implementing"]);
-const REASONS = new Set(["planning", "user-turn", "kickoff", "step", "bump"]);
+/** Every reason a call entry may carry: a Record, so a new reason in ladder.ts must be listed here to compile. */
+const REASON_NAMES: Record<Reason, true> = {
+	planning: true,
+	"user-turn": true,
+	kickoff: true,
+	step: true,
+	bump: true,
+	escalation: true,
+	review: true,
+};
+const REASONS = new Set(Object.keys(REASON_NAMES));
 
 export function isCallEntry(data: unknown): data is CallEntry {
 	if (!isRecord(data) || data.v !== 1) return false;
