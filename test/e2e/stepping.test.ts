@@ -24,9 +24,10 @@ async function runWith(t: TestContext, stepping: "per-call" | "cache-aware") {
 		planConfig: { ...SAME_PROVIDER_LADDER, stepping },
 		script: [
 			big({ text: PLAN_TEXT }, 0),
+			// Different commands: the same call three times would be a loop, which escalates to rung 0.
 			big(bash("ls"), 0),
-			big(bash("ls"), 90_000),
-			big(bash("ls"), 90_000),
+			big(bash("ls -a"), 90_000),
+			big(bash("ls -l"), 90_000),
 			big({ text: "Done." }, 90_000),
 		],
 	});
