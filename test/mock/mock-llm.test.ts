@@ -392,8 +392,10 @@ test("harness: sandbox files and child environment are isolated", () => {
 	assert.equal(field(models, "providers", "mock-oai", "baseUrl"), `${mock.url}/mock-oai/v1`);
 	assert.equal(field(models, "providers", "mock-anthropic", "baseUrl"), `${mock.url}/mock-anthropic`);
 	assert.equal(field(models, "providers", "mock-google", "apiKey"), "mock-google-key");
+	// The sandbox turns the review on rung 0 off for scenarios that do not set it (see makeSandbox).
 	assert.deepEqual(JSON.parse(readFileSync(join(sb.projectDir, ".pi", "plan-stepdown.json"), "utf8")), {
 		ladder: ["a"],
+		review: { enabled: false },
 	});
 	assert.equal(readFileSync(join(sb.projectDir, "src", "a.txt"), "utf8"), "A");
 	assert.ok(existsSync(join(sb.agentDir, "settings.json")));
