@@ -110,3 +110,29 @@ export const USER_MODEL = "oai/gpt-mid:medium";
 /** The default plan tools, and the tools pi starts with (what /stepdown-off restores). */
 export const PLAN_TOOLS = ["read", "bash", "grep", "find", "ls"];
 export const USER_TOOLS = ["read", "bash", "edit", "write"];
+
+/** Five rungs over three providers, for the fault and safety-net scenarios. */
+export const FIVE_RUNG_LADDER = {
+	ladder: [
+		{ model: "oai/gpt-big", thinking: "high" },
+		{ model: "oai/gpt-mid", thinking: "low" },
+		{ model: "ant/claude-sonnet-4-6", thinking: "medium" },
+		{ model: "chat/chat-tiny", thinking: "medium" },
+		{ model: "chat/chat-tiny", thinking: "low" },
+	],
+};
+/** FIVE_RUNG_LADDER as it reaches the wire: rung index → provider/model:effort. */
+export const FIVE_RUNGS = [
+	"oai/gpt-big:high",
+	"oai/gpt-mid:low",
+	"ant/claude-sonnet-4-6:medium",
+	"chat/chat-tiny:medium",
+	"chat/chat-tiny:low",
+] as const;
+export const FIVE_RUNG_MODELS = [
+	"oai/gpt-big",
+	"oai/gpt-mid",
+	"ant/claude-sonnet-4-6",
+	"chat/chat-tiny",
+	"chat/chat-tiny",
+];

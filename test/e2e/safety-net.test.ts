@@ -18,26 +18,20 @@ import {
 } from "../helpers/e2e.js";
 import { type MockAnswer, type MockLlm, type MockScript, startMockLlm } from "../helpers/mock-llm.js";
 import { FAST_RETRY_SETTINGS, makeSandbox, runPi, type Sandbox } from "../helpers/pi-harness.js";
-import { bash, PLAN_TEXT, PROVIDERS, USER_SETTINGS, write } from "./fixtures.js";
+import {
+	bash,
+	FIVE_RUNG_LADDER,
+	FIVE_RUNG_MODELS,
+	FIVE_RUNGS,
+	PLAN_TEXT,
+	PROVIDERS,
+	USER_SETTINGS,
+	write,
+} from "./fixtures.js";
 
-const LADDER = {
-	ladder: [
-		{ model: "oai/gpt-big", thinking: "high" },
-		{ model: "oai/gpt-mid", thinking: "low" },
-		{ model: "ant/claude-sonnet-4-6", thinking: "medium" },
-		{ model: "chat/chat-tiny", thinking: "medium" },
-		{ model: "chat/chat-tiny", thinking: "low" },
-	],
-};
-/** LADDER as it reaches the wire: rung index → provider/model:effort. */
-const RUNG = [
-	"oai/gpt-big:high",
-	"oai/gpt-mid:low",
-	"ant/claude-sonnet-4-6:medium",
-	"chat/chat-tiny:medium",
-	"chat/chat-tiny:low",
-] as const;
-const RUNG_MODEL = ["oai/gpt-big", "oai/gpt-mid", "ant/claude-sonnet-4-6", "chat/chat-tiny", "chat/chat-tiny"];
+const LADDER = FIVE_RUNG_LADDER;
+const RUNG = FIVE_RUNGS;
+const RUNG_MODEL = FIVE_RUNG_MODELS;
 
 interface Rig {
 	mock: MockLlm;
