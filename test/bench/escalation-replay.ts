@@ -3,7 +3,7 @@
  * (src/ladder.ts) with the default `escalation` rules, one segment per user message or kickoff, and every call the
  * ladder sends to rung 0 with reason "escalation" is counted per rule. Traces carry no tool error texts, so
  * `editNotFound` cannot fire here. Usage: node --import tsx test/bench/escalation-replay.ts [trace.json ...]
- * (default: ../shared/traces/*.json).
+ * (default: the real sessions committed in test/bench/traces/).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -68,7 +68,7 @@ export function replay(file: string): ReplayResult {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-	const dir = new URL("../../../shared/traces/", import.meta.url).pathname;
+	const dir = new URL("./traces/", import.meta.url).pathname;
 	const files = process.argv.length > 2 ? process.argv.slice(2) : readdirSync(dir).filter((f) => f.endsWith(".json"));
 	for (const f of files) {
 		const r = replay(f.includes("/") ? f : join(dir, f));
