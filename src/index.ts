@@ -342,7 +342,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 				autoApprove: state.autoApprove,
 				cursor: state.cursor,
 				resolved,
-				rungs: rungViews(rungs, resolved.config),
+				rungs: rungViews(rungs, resolved.config, process.env),
 				problems,
 				lastCall: state.lastCall,
 				piLine: host.line,

@@ -6,23 +6,35 @@ import type { CallStart } from "./plan-mode.ts";
 import type { ResolvedRung } from "./resolve.ts";
 import type { Config } from "./schema.ts";
 import type { CallEntry, ModelRef } from "./state.ts";
+import { type Env, webSearchFor } from "./wire-plan.ts";
 
 export interface RungView {
 	index: number;
 	label: string;
 	thinking: string;
-	webSearch: string;
+	/** Effective hosted web search (after environment overrides); undefined: the rung's API has none. */
+	webSearch?: string;
 }
 
-/** The ladder as `/stepdown` lists it: real model, effort and web search per rung. */
-export function rungViews(rungs: readonly ResolvedRung[], config: Pick<Config, "openaiWebSearch">): RungView[] {
-	const webDefault = config.openaiWebSearch.enabled ? "default" : "off";
-	return rungs.map((r) => ({
-		index: r.index,
-		label: `${r.model.provider}/${r.model.id}`,
-		thinking: r.thinking ?? "(session)",
-		webSearch: r.webSearchContextSize ?? webDefault,
-	}));
+/** APIs whose payloads get hosted web search (the OpenAI Responses family, see rewrite.ts). */
+const WEB_SEARCH_APIS = new Set(["openai-responses", "azure-openai-responses", "openai-codex-responses"]);
+
+/**
+ * The ladder as `/stepdown` lists it: real model, effort, and web search as it will really be sent (environment
+ * overrides applied), only on rungs whose API has it.
+ */
+export function rungViews(rungs: readonly ResolvedRung[], config: Config, env: Env): RungView[] {
+	return rungs.map((r) => {
+		const search = WEB_SEARCH_APIS.has(r.model.api)
+			? webSearchFor(config, r.webSearchContextSize, env, undefined)
+			: undefined;
+		return {
+			index: r.index,
+			label: `${r.model.provider}/${r.model.id}`,
+			thinking: r.thinking ?? "(session)",
+			webSearch: search === undefined ? undefined : search.enabled ? (search.contextSize ?? "default") : "off",
+		};
+	});
 }
 
 const MODE_LABEL: Record<Mode, string> = { off: "off", planning: "plan", implementing: "impl" };
@@ -94,7 +106,8 @@ export function stepdownReport(input: ReportInput): string {
 	}
 	for (const rung of input.rungs) {
 		const marker = input.mode !== "off" && rung.index === input.cursor ? "▶" : " ";
-		lines.push(`${marker} [${rung.index}] ${rung.label}:${rung.thinking}  web_search ${rung.webSearch}`);
+		const search = rung.webSearch === undefined ? "" : `  web_search ${rung.webSearch}`;
+		lines.push(`${marker} [${rung.index}] ${rung.label}:${rung.thinking}${search}`);
 	}
 	for (const problem of input.problems) lines.push(`  ✗ ${problem}`);
 	if (input.piLine) {

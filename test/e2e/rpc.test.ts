@@ -243,8 +243,9 @@ test("approve: planning on rung 0, implementation 1, 2, 2; a follow-up 0, 1, 2; 
 	const ladder = lines.slice(lines.indexOf("ladder:") + 1, lines.indexOf("ladder:") + 4);
 	assert.deepEqual(ladder, [
 		"▶ [0] oai/gpt-big:high  web_search medium",
-		"  [1] ant/claude-sonnet-4-6:medium  web_search default",
-		"  [2] chat/chat-tiny:low  web_search default",
+		// Hosted web search exists only on the Responses rung.
+		"  [1] ant/claude-sonnet-4-6:medium",
+		"  [2] chat/chat-tiny:low",
 	]);
 	assert.ok(
 		lines.some(

@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import type { Api, Model } from "@mariozechner/pi-ai";
 import { attach, detach } from "../../src/attach.ts";
 import { resolveConfig } from "../../src/config.ts";
-import { statusText, stepdownReport } from "../../src/report.ts";
+import { rungViews, statusText, stepdownReport } from "../../src/report.ts";
 import { callThinking, type RegistryLike, resolveLadder, routeCall, rungRef } from "../../src/resolve.ts";
 import type { Config } from "../../src/schema.ts";
 import { familyModel } from "../helpers/payloads.ts";
@@ -137,6 +137,7 @@ describe("stepdownReport", () => {
 			rungs: [
 				{ index: 0, label: "openai/gpt-5.5", thinking: "xhigh", webSearch: "high" },
 				{ index: 1, label: "openai/gpt-5.4", thinking: "high", webSearch: "default" },
+				{ index: 2, label: "anthropic/claude-sonnet-4-5", thinking: "high" },
 			],
 			problems: ["ladder[2]: unknown model"],
 			lastCall: { v: 1, rung: 1, phase: "implementing", reason: "kickoff", model: "openai/gpt-5.4", thinking: "high" },
@@ -147,6 +148,7 @@ describe("stepdownReport", () => {
 		assert.match(text, /^ {2}\[0\] openai\/gpt-5\.5:xhigh {2}web_search high$/m);
 		assert.match(text, /^▶ \[1\] openai\/gpt-5\.4:high {2}web_search default$/m);
 		assert.match(text, /✗ ladder\[2\]: unknown model/);
+		assert.match(text, /^ {2}\[2\] anthropic\/claude-sonnet-4-5:high$/m, "no web_search on a rung whose API has none");
 		assert.match(text, /\/provider = "openai" {2}← \/home\/u\/\.pi\/agent\/plan-stepdown\.json/);
 		assert.match(text, /\/openaiWebSearch\/enabled = true {2}← built-in defaults/);
 		assert.match(
@@ -167,6 +169,30 @@ describe("stepdownReport", () => {
 			lastCall: undefined,
 		});
 		assert.match(text, /empty: every call uses the model you had when you entered \/plan/);
+	});
+});
+
+describe("rungViews", () => {
+	const rungs = resolveLadder(
+		config({
+			ladder: [
+				{ model: "openai/gpt-5.5", webSearchContextSize: "high" },
+				{ model: "openai/gpt-5.4" },
+				{ model: "anthropic/claude-sonnet-4-5" },
+			],
+		}),
+		registry(MODELS),
+	).rungs;
+	const cfg = config({});
+	test("web search as it will be sent: per rung, the environment's switch applied, none where the API has none", () => {
+		assert.deepEqual(
+			rungViews(rungs, cfg, {}).map((v) => v.webSearch),
+			["high", "default", undefined],
+		);
+		assert.deepEqual(
+			rungViews(rungs, cfg, { PI_OPENAI_WEB_SEARCH: "0" }).map((v) => v.webSearch),
+			["off", "off", undefined],
+		);
 	});
 });
 
