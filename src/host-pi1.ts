@@ -15,7 +15,7 @@ import type {
 import type { Api, AssistantMessage, Model, ModelThinkingLevel } from "@mariozechner/pi-ai";
 import type { ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { coolingDown, failoverFor, noteFailover } from "./failover.ts";
-import { callStartOf, type Host, type HostDeps } from "./host.ts";
+import { callStartOf, type Host, type HostDeps, refOf } from "./host.ts";
 import {
 	auxiliaryDecision,
 	currentSegment,
@@ -142,16 +142,14 @@ export function createPi1Host(deps: HostDeps): Host {
 		deps.dispatch({ type: "run-end", lastStopReason: stop, hasUI: ctx.hasUI });
 	});
 
-	pi.on("model_select", async (event, ctx) => {
+	pi.on("model_select", async (event) => {
 		if (selecting || event.source === "restore") return;
-		const ctx0 = ctx as unknown as ExtensionContext;
 		deps.dispatch({
 			type: "model-picked",
 			ladder: isLadder(event.model),
 			activeTools: pi.getActiveTools(),
-			userModel: isLadder(event.previousModel) ? undefined : refOf1(event.previousModel, pi.getThinkingLevel()),
+			userModel: isLadder(event.previousModel) ? undefined : refOf(event.previousModel, pi.getThinkingLevel()),
 		});
-		void ctx0;
 	});
 
 	const select = async (model: Parameters<Pi1Api["setModel"]>[0]) => {
@@ -193,15 +191,12 @@ export function createPi1Host(deps: HostDeps): Host {
 			pending = undefined;
 			return route;
 		},
-		selected: (ctx) => (isLadder(ctx.model) ? undefined : refOf1(ctx.model, pi.getThinkingLevel())),
+		selected: (ctx) => (isLadder(ctx.model) ? undefined : refOf(ctx.model, pi.getThinkingLevel())),
 	};
 }
 
 /** pi 1.x knows a "max" level above xhigh; rungs without their own level get the nearest one pi-ai 0.73 names. */
 const sessionLevel = (level: string): ModelThinkingLevel => (level === "max" ? "xhigh" : (level as ModelThinkingLevel));
-
-const refOf1 = (model: { provider: string; id: string } | undefined, thinking: string): ModelRef | undefined =>
-	model ? { provider: model.provider, id: model.id, thinking } : undefined;
 
 /** The user's own model, for an empty ladder: the one selected before /plan. */
 function ownModel(ctx: Pi1Context, user: ModelRef | undefined) {

@@ -68,5 +68,5 @@ export const callStartOf = (route: CallRoute): CallStart => ({
 	...(route.ladderRung !== undefined ? { ladderRung: route.ladderRung, why: route.why } : {}),
 });
 
-export const refOf = (model: Model<Api> | undefined, thinking: string): ModelRef | undefined =>
+export const refOf = (model: { provider: string; id: string } | undefined, thinking: string): ModelRef | undefined =>
 	model ? { provider: model.provider, id: model.id, thinking } : undefined;

@@ -196,13 +196,15 @@ export function toolsForMode(
 ): readonly string[] | undefined {
 	if (mode === "planning") {
 		return autoApprove && !caps.toolsSwitchInRun
-			? [...new Set([...tools.plan, ...tools.implementation, PROGRESS_TOOL])]
+			? [...new Set([...tools.plan, ...implementationTools(tools)])]
 			: tools.plan.filter((t) => !WRITE_TOOLS.has(t));
 	}
-	// The plan's steps are reported with a tool of this extension's while implementing.
-	if (mode === "implementing") return [...tools.implementation, PROGRESS_TOOL];
+	if (mode === "implementing") return implementationTools(tools);
 	return undefined;
 }
+
+/** While implementing: the configured tools, and the plan's steps are reported with a tool of this extension's. */
+const implementationTools = (tools: ToolSets): readonly string[] => [...tools.implementation, PROGRESS_TOOL];
 
 /** Never offered or run while planning, whatever the plan tool list says. */
 export const WRITE_TOOLS: ReadonlySet<string> = new Set(["edit", "write"]);
@@ -473,7 +475,7 @@ function onFinal(state: PlanModeState, event: Extract<PlanModeEvent, { type: "fi
 			{ type: "persist", entry: entryOf(next) },
 			{ type: "kickoff", inRun: true, planText: event.text },
 			// The rest of this run (pi 1.x) and later runs (user follow-ups) get the implementation tools.
-			{ type: "tools", names: [...tools.implementation, PROGRESS_TOOL] },
+			{ type: "tools", names: implementationTools(tools) },
 		],
 	};
 }
