@@ -73,9 +73,6 @@ export function createProgress(pi: ExtensionAPI, deps: ProgressDeps) {
 			({ steps, progress } = restoreSteps(ctx.sessionManager.getBranch()));
 			show();
 		},
-		setContext(ctx: ExtensionContext) {
-			ctxRef = ctx;
-		},
 		/** For the review turn: the steps not reported done, or "" when there are none (or no plan). */
 		openStepsNote(): string {
 			const open = stepViews(steps, progress).filter((v) => v.status !== "done" && v.status !== "skipped");

@@ -40,4 +40,3 @@ function host(line: PiLine): PiHost {
 
 export const PI_LINE: PiLine = process.env.PI_LINE === "1" ? "1" : "0";
 export const PI_HOST: PiHost = host(PI_LINE);
-export const piHost = host;
