@@ -9,7 +9,15 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, type TestContext, test } from "node:test";
-import { assistantMessages, customData, isRecord } from "../helpers/e2e.ts";
+import type { AssistantMessage } from "@mariozechner/pi-ai";
+import {
+	assistantMessages as assistants,
+	callRecords as calls,
+	isAssistantMessage,
+	isRecord,
+	stateRecords as states,
+	summaryRecords,
+} from "../helpers/e2e.ts";
 import type { MockApi, MockLlm, MockProvider, MockReply, MockScript, RecordedRequest } from "../helpers/mock-llm.ts";
 import {
 	modelsJsonFor,
@@ -19,7 +27,6 @@ import {
 	type RunOptions,
 	type RunResult,
 	readSessionEntries,
-	runPi,
 	type Sandbox,
 	type SandboxOptions,
 	type SessionEntry,
@@ -71,7 +78,11 @@ interface SetupOptions extends Omit<SandboxOptions, "mock" | "settings"> {
  */
 async function setup(t: TestContext, opts: SetupOptions): Promise<Env> {
 	const { script, providers = PROVIDERS, ...sandboxOptions } = opts;
-	const { mock, sandbox: sb } = await startRig(t, {
+	const {
+		mock,
+		sandbox: sb,
+		run,
+	} = await startRig(t, {
 		providers,
 		script,
 		settings: USER_SETTINGS,
@@ -82,7 +93,7 @@ async function setup(t: TestContext, opts: SetupOptions): Promise<Env> {
 		mock,
 		sb,
 		projectConfig: join(sb.projectDir, ".pi", "plan-stepdown.json"),
-		run: (args, runOpts = {}) => runPi(sb, args, { extension: ".", timeoutMs: 20_000, ...runOpts }),
+		run,
 		session() {
 			const files = readSessionEntries(sb);
 			assert.ok(files.length > 0, "pi wrote no session file");
@@ -103,54 +114,6 @@ const sorted = (names: readonly string[]) => [...names].sort();
 const PLAN_TOOLS = sorted(["read", "bash", "grep", "find", "ls"]);
 // Implementation calls: the configured implementation tools and the extension's own plan_progress.
 const ALL_TOOLS = sorted(["read", "bash", "edit", "write", "grep", "find", "ls", "plan_progress"]);
-
-interface Trigger {
-	kind: string;
-	tool: string;
-	detail: string;
-}
-
-interface CallData {
-	v: number;
-	rung: number;
-	phase: string;
-	reason: string;
-	trigger?: Trigger;
-	model: string;
-	thinking: string;
-}
-
-interface SummaryData {
-	v: number;
-	calls: number;
-	cost: number;
-	flatCost: number;
-	savingsPct: number;
-	cacheLostTokens: number;
-	perPhase: Record<"planning" | "implementing", { calls: number; cost: number }>;
-	perRung: { rung: number; calls: number; models: string[] }[];
-	bumps: unknown[];
-	lastRun?: { calls: number };
-}
-
-interface StateData {
-	v: number;
-	mode: string;
-	autoApprove: boolean;
-}
-
-interface AssistantData {
-	role: "assistant";
-	api: string;
-	provider: string;
-	model: string;
-	stopReason: string;
-	usage: { input: number; output: number; cost: { total: number } };
-}
-
-const calls = (entries: readonly SessionEntry[]) => customData(entries, "plan-stepdown:call") as CallData[];
-const states = (entries: readonly SessionEntry[]) => customData(entries, "plan-stepdown:state") as StateData[];
-const assistants = (entries: readonly SessionEntry[]) => assistantMessages<AssistantData>(entries);
 
 /** Call records and assistant messages must alternate: one record right before each routed call's answer. */
 function assertCallsPaired(entries: readonly SessionEntry[]): void {
@@ -174,8 +137,8 @@ const sessionId = (entries: readonly SessionEntry[]) => {
 	return header.id as string;
 };
 
-const closeTo = (actual: number, expected: number, message: string) =>
-	assert.ok(Math.abs(actual - expected) < 1e-12, `${message}: expected ${expected}, got ${actual}`);
+const closeTo = (actual: number | undefined, expected: number, message: string) =>
+	assert.ok(Math.abs((actual ?? Number.NaN) - expected) < 1e-12, `${message}: expected ${expected}, got ${actual}`);
 
 const usd = (n: number) => `$${n.toFixed(4)}`;
 
@@ -319,7 +282,7 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 		);
 
 		// The same figures as the stderr line, as data in the session: the last entry pi wrote.
-		const summaries = customData(entries, "plan-stepdown:summary") as SummaryData[];
+		const summaries = summaryRecords(entries);
 		assert.equal(summaries.length, 1);
 		assert.equal(entries.at(-1)?.customType, "plan-stepdown:summary");
 		const [summary] = summaries;
@@ -360,7 +323,7 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 		const r = await env.run(["--mode", "json", "make hello", "--plan-auto-approve"]);
 		assert.equal(r.code, 0, r.stderr);
 		assert.equal(r.stderr, `${summaryLine([BIG, MID, MID, SMALL], 0, [2, 3])}\n`);
-		const summaries = customData(env.session(), "plan-stepdown:summary") as SummaryData[];
+		const summaries = summaryRecords(env.session());
 		assert.deepEqual(
 			summaries.map((x) => [x.calls, x.perPhase.implementing.calls, x.cacheLostTokens]),
 			[[4, 3, 2 * USAGE.input]],
@@ -401,7 +364,9 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 			["write:false", "bash:false"],
 		);
 		const answered = events
-			.filter((e): e is PiEvent & { message: AssistantData } => e.type === "message_end" && isAssistant(e.message))
+			.filter(
+				(e): e is PiEvent & { message: AssistantMessage } => e.type === "message_end" && isAssistantMessage(e.message),
+			)
 			.map((e) => `${e.message.provider}/${e.message.model}`);
 		assert.deepEqual(answered, ["oai/gpt-big", "oai/gpt-mid", "oai/gpt-mid", "oai/gpt-small"]);
 		// pi 1.x streams the kickoff (a boundary entry of agent_before_settle) as entry_appended.
@@ -414,10 +379,6 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 		assert.equal(readFileSync(join(env.sb.projectDir, "hello.txt"), "utf8"), "hi\n");
 	});
 });
-
-function isAssistant(message: unknown): message is AssistantData {
-	return isRecord(message) && message.role === "assistant";
-}
 
 // ---------------------------------------------------------------------------------------------
 // scenario 3: bumps
@@ -461,7 +422,7 @@ describe("the savings with the cache the provider reports", () => {
 			at(PRICES.big, 1000, 4000) +
 			at(PRICES.big, 1000, 5000) +
 			at(PRICES.big, 500, 6000);
-		const [summary] = customData(env.session(), "plan-stepdown:summary") as SummaryData[];
+		const [summary] = summaryRecords(env.session());
 		assert.ok(summary);
 		closeTo(summary.cost, cost, "what pi recorded, cache reads at each model's price");
 		closeTo(summary.flatCost, flat, "flat rung 0");
@@ -621,14 +582,14 @@ async function runOnExtraRung(
 }
 
 /** Each answer's api, provider/model and cost, as pi recorded them in the session; returns the answers. */
-function assertAnswers(entries: readonly SessionEntry[], expected: readonly [string, number][]): AssistantData[] {
+function assertAnswers(entries: readonly SessionEntry[], expected: readonly [string, number][]): AssistantMessage[] {
 	const answers = assistants(entries);
 	assert.deepEqual(
 		answers.map((a) => `${a.api} ${a.provider}/${a.model}`),
 		expected.map(([label]) => label),
 	);
 	for (const [i, [, cost]] of expected.entries()) {
-		closeTo(answers[i]?.usage.cost.total ?? Number.NaN, cost, `cost of answer ${i}`);
+		closeTo(answers[i]?.usage.cost.total, cost, `cost of answer ${i}`);
 	}
 	return answers;
 }
@@ -1173,7 +1134,7 @@ describe("commands in print mode", () => {
 		assert.equal(r.stderr, "", "nothing on stderr");
 		const entries = env.session();
 		assert.equal(calls(entries).length, 3, "the calls are still recorded: /stepdown can still show the costs");
-		assert.deepEqual(customData(entries, "plan-stepdown:summary"), []);
+		assert.deepEqual(summaryRecords(entries), []);
 	});
 
 	test("pi --mode json /stepdown: the report goes to stderr, stdout stays JSON", async (t) => {

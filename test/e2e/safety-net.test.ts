@@ -7,17 +7,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
-import {
-	assertSettingsUnchanged,
-	assistantRecords,
-	bodyText,
-	callRecords,
-	onlySession,
-	settingsBytes,
-	wireLabels,
-} from "../helpers/e2e.js";
-import { type MockAnswer, type MockLlm, type MockScript, startMockLlm } from "../helpers/mock-llm.js";
-import { FAST_RETRY_SETTINGS, makeSandbox, runPi, type Sandbox } from "../helpers/pi-harness.js";
+import { assistantRecords, bodyText, callRecords, onlySession, wireLabels } from "../helpers/e2e.js";
+import type { MockAnswer, MockScript } from "../helpers/mock-llm.js";
+import { FAST_RETRY_SETTINGS, type Sandbox } from "../helpers/pi-harness.js";
+import { startRig } from "../helpers/rig.ts";
 import {
 	bash,
 	FIVE_RUNG_LADDER,
@@ -33,30 +26,15 @@ const LADDER = FIVE_RUNG_LADDER;
 const RUNG = FIVE_RUNGS;
 const RUNG_MODEL = FIVE_RUNG_MODELS;
 
-interface Rig {
-	mock: MockLlm;
-	sandbox: Sandbox;
-	run(args: string[]): ReturnType<typeof runPi>;
-}
-
-async function rig(t: TestContext, script: MockScript, planConfig: unknown = LADDER): Promise<Rig> {
-	const mock = await startMockLlm({ providers: PROVIDERS, script });
-	const sandbox = makeSandbox({
-		mock,
+function rig(t: TestContext, script: MockScript, planConfig: unknown = LADDER) {
+	return startRig(t, {
+		providers: PROVIDERS,
+		script,
 		settings: { ...USER_SETTINGS, ...FAST_RETRY_SETTINGS },
 		planConfig,
 		files: { "src/x.ts": "export const x = 1;\n" },
+		checkAfter: true,
 	});
-	const before = settingsBytes(sandbox);
-	t.after(async () => {
-		try {
-			assertSettingsUnchanged(sandbox, before);
-		} finally {
-			await mock.close();
-			sandbox.cleanup();
-		}
-	});
-	return { mock, sandbox, run: (args) => runPi(sandbox, args, { extension: ".", timeoutMs: 20_000 }) };
 }
 
 const read = (path: string): MockAnswer => ({ toolCalls: [{ name: "read", arguments: { path } }] });
@@ -132,7 +110,7 @@ test("escalation: the same failing bash command twice → rung 0 instead of the 
 	assert.match(r.stderr, /plan-stepdown: 6 calls, .*, 1 bump, 1 escalation\n$/);
 
 	// /stepdown on the resumed session lists the escalation with its cause.
-	const report = await runPi(sandbox, ["-p", "-c", "/stepdown"], { extension: ".", timeoutMs: 20_000 });
+	const report = await run(["-p", "-c", "/stepdown"]);
 	const text = report.stdout + report.stderr;
 	assert.match(text, new RegExp(`escalations to rung 0:\\n {4}after same-failing-bash \\(bash\\): ${failing}`));
 });
@@ -216,7 +194,7 @@ test("failover: a rung whose provider answers 429 every time → after the secon
 	assert.match(r.stderr, /plan-stepdown: 7 calls, .*, 0 bumps, 1 failover\n$/);
 
 	// /stepdown on the resumed session lists the failover with where it went and why.
-	const report = await runPi(sandbox, ["-p", "-c", "/stepdown"], { extension: ".", timeoutMs: 20_000 });
+	const report = await run(["-p", "-c", "/stepdown"]);
 	assert.match(
 		report.stdout + report.stderr,
 		/failovers:\n {4}rung 1 → 2 \(ant\/claude-sonnet-4-6\): 429 rate-limit on rung 1 \(2 in a row\)/,
