@@ -1004,7 +1004,7 @@ const BAD_CASES: BadCase[] = [
 				},
 			};
 		},
-		expect: () => ['ladder[1]: no API key for provider "anthropic"'],
+		expect: () => ['ladder[1]: no API key for provider "anthropic" (set ANTHROPIC_API_KEY, '],
 	},
 ];
 

@@ -93,7 +93,9 @@ describe("resolveLadder", () => {
 			config({ ladder: [{ model: "anthropic/claude-sonnet-4-5" }] }),
 			registry(MODELS, ["anthropic"]),
 		);
-		assert.match(r.problems[0], /^ladder\[0\]: no API key for provider "anthropic"/);
+		assert.deepEqual(r.problems, [
+			'ladder[0]: no API key for provider "anthropic" (set ANTHROPIC_API_KEY, add an apiKey for "anthropic" to models.json, or /login)',
+		]);
 		assert.deepEqual(r.rungs, []);
 	});
 
