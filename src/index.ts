@@ -122,6 +122,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 				text: message.content.map((c) => (c.type === "text" ? c.text : "")).join(""),
 				rung: route.decision.rung,
 				reviewEnabled: resolved.config.review.enabled,
+				headless: ctxRef?.hasUI !== true,
 			}).catch(report),
 		report,
 	};

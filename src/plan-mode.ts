@@ -136,6 +136,8 @@ export type PlanModeEvent =
 			/** The rung that answered, and whether the config asks for a review on rung 0. */
 			rung?: number;
 			reviewEnabled?: boolean;
+			/** No UI: an auto-approved plan is printed to stderr before it is implemented. */
+			headless?: boolean;
 	  }
 	| { type: "run-start" }
 	/** A prompt typed or sent (not an extension command). */
@@ -181,6 +183,9 @@ export const unusableText = (why: string) =>
 
 export const NO_LADDER_TEXT =
 	"plan-stepdown: plan mode on, but no ladder is configured: planning and implementing use your current model. Add a ladder to .pi/plan-stepdown.json or ~/.pi/agent/plan-stepdown.json (JSON schema: plan-stepdown.schema.json in the package).";
+/** Headless auto-approve: the plan the run is about to implement, so a log shows what was approved. */
+export const approvedText = (plan: string) =>
+	`plan-stepdown: plan approved (--plan-auto-approve), implementing it:\n${plan.trim()}`;
 export const CANCEL_TEXT = "plan-stepdown: left plan mode; your tools and model are back.";
 export const DISMISSED_TEXT = "plan-stepdown: still planning. Reply to refine the plan, /stepdown-off to leave.";
 
@@ -469,9 +474,13 @@ function onFinal(state: PlanModeState, event: Extract<PlanModeEvent, { type: "fi
 		event.hasText;
 	if (!approves) return reviewAfter(state, event);
 	const next: PlanModeState = { ...state, mode: "implementing", review: "armed" };
+	const shown: Effect[] = event.headless
+		? [{ type: "say", text: approvedText(event.text ?? ""), level: "warning" }]
+		: [];
 	return {
 		state: next,
 		effects: [
+			...shown,
 			{ type: "persist", entry: entryOf(next) },
 			{ type: "kickoff", inRun: true, planText: event.text },
 			// The rest of this run (pi 1.x) and later runs (user follow-ups) get the implementation tools.

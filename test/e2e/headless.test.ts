@@ -157,6 +157,9 @@ function summaryLine(costs: readonly number[], bumps: number, switched: readonly
 	return `plan-stepdown: ${costs.length} calls, ${usd(total)} (flat rung 0: ${usd(flat)}, saved ${pct}%), ${bumps} bump${bumps === 1 ? "" : "s"}`;
 }
 
+/** What headless auto-approve prints to stderr before implementing: the plan it approved. */
+const APPROVED = `plan-stepdown: plan approved (--plan-auto-approve), implementing it:\n${PLAN_TEXT}\n`;
+
 const assertNoStack = (stderr: string) => assert.doesNotMatch(stderr, /^\s+at /m, `no stack trace:\n${stderr}`);
 
 /** Occurrences of `needle` in `text`. */
@@ -193,7 +196,11 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 		assert.equal(r.stdout, `${finalText}\n`, "stdout is the final assistant text and nothing else");
 		const costs = [BIG, BIG, MID, MID, SMALL, SMALL, SMALL];
 		// Rung switches inside a phase (model or effort): calls 3 (mid high → medium), 4 (→ small), 5 (medium → low).
-		assert.equal(r.stderr, `${summaryLine(costs, 0, [3, 4, 5])}\n`, "stderr is the one-line summary");
+		assert.equal(
+			r.stderr,
+			`${APPROVED}${summaryLine(costs, 0, [3, 4, 5])}\n`,
+			"stderr: the approved plan, then the one-line summary",
+		);
 
 		// The wire: every call on the rung's model and effort, on the oai provider with its key.
 		assert.deepEqual(modelEffort(reqs), [
@@ -322,7 +329,7 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 		});
 		const r = await env.run(["--mode", "json", "make hello", "--plan-auto-approve"]);
 		assert.equal(r.code, 0, r.stderr);
-		assert.equal(r.stderr, `${summaryLine([BIG, MID, MID, SMALL], 0, [2, 3])}\n`);
+		assert.equal(r.stderr, `${APPROVED}${summaryLine([BIG, MID, MID, SMALL], 0, [2, 3])}\n`);
 		const summaries = summaryRecords(env.session());
 		assert.deepEqual(
 			summaries.map((x) => [x.calls, x.perPhase.implementing.calls, x.cacheLostTokens]),
@@ -430,7 +437,7 @@ describe("the savings with the cache the provider reports", () => {
 		const pct = (((flat - cost) / flat) * 100).toFixed(1);
 		assert.equal(
 			r.stderr,
-			`plan-stepdown: 5 calls, ${usd(cost)} (flat rung 0: ${usd(flat)}, saved ${pct}%), 0 bumps\n`,
+			`${APPROVED}plan-stepdown: 5 calls, ${usd(cost)} (flat rung 0: ${usd(flat)}, saved ${pct}%), 0 bumps\n`,
 		);
 	});
 });
@@ -462,7 +469,7 @@ describe("bumps during implementation", () => {
 		assert.equal(r.code, 0, r.stderr);
 		assert.equal(r.stdout, "done\n");
 		const costs = [BIG, MID, MID, SMALL, MID, MID, MID, MID, SMALL, MID];
-		assert.equal(r.stderr, `${summaryLine(costs, 3, [2, 3, 4, 5, 6, 7, 8, 9])}\n`);
+		assert.equal(r.stderr, `${APPROVED}${summaryLine(costs, 3, [2, 3, 4, 5, 6, 7, 8, 9])}\n`);
 
 		assert.deepEqual(modelEffort(reqs), [
 			"gpt-big/xhigh",
@@ -1131,7 +1138,7 @@ describe("commands in print mode", () => {
 		const r = await env.run(["-p", "make hello", "--plan-auto-approve"]);
 		assert.equal(r.code, 0, r.stderr);
 		assert.equal(r.stdout, "All done.\n");
-		assert.equal(r.stderr, "", "nothing on stderr");
+		assert.equal(r.stderr, APPROVED, "the approved plan, no summary line");
 		const entries = env.session();
 		assert.equal(calls(entries).length, 3, "the calls are still recorded: /stepdown can still show the costs");
 		assert.deepEqual(summaryRecords(entries), []);

@@ -141,6 +141,28 @@ describe("plan-mode reducer", () => {
 		assert.deepEqual(find(tail, "tools")[0].names, IMPL_TOOLS);
 	});
 
+	test("headless auto-approve prints the approved plan (stderr) before the kickoff; with a UI it does not", () => {
+		const final = (headless: boolean): PlanModeEvent => ({
+			type: "final",
+			phase: "planning",
+			loop: true,
+			stopReason: "stop",
+			hasText: true,
+			text: "Plan:\n1. a\n",
+			headless,
+		});
+		const headless = run([start({ autoFlag: true, headless: true }), final(true)]).effects;
+		assert.deepEqual(types(headless.slice(-4)), ["say", "persist", "kickoff", "tools"]);
+		assert.deepEqual(find(headless, "say").at(-1), {
+			type: "say",
+			text: "plan-stepdown: plan approved (--plan-auto-approve), implementing it:\nPlan:\n1. a",
+			level: "warning",
+		});
+		const tui = run([start({ autoFlag: true }), final(false)]).effects;
+		assert.deepEqual(types(tui.slice(-3)), ["persist", "kickoff", "tools"]);
+		assert.equal(find(tui, "say").length, 0);
+	});
+
 	test("no approval without auto-approve, for tool calls, errors, empty text or auxiliary calls", () => {
 		const planning = run([plan()]).state;
 		const auto = run([start({ autoFlag: true })]).state;
