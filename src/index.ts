@@ -3,12 +3,20 @@
  * effects are carried out here; which rung a call uses is ladder.ts; how a call reaches its rung on this pi line is
  * a host adapter (host-pi0.ts for pi 0.73.1, host-pi1.ts for pi 1.x); the payload rewrite is rewrite.ts.
  */
+import { join } from "node:path";
 import type { AssistantMessage, ModelThinkingLevel } from "@mariozechner/pi-ai";
 import type { ExtensionAPI, ExtensionCommandContext, ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { getAgentDir } from "@mariozechner/pi-coding-agent";
 import { accountingSummary, summaryLine } from "./accounting.ts";
 import { outputMode, swallowedValue, within, writeRealStdout } from "./cli.ts";
-import { formatIssue, type ResolvedConfig, readLayers, resolveConfig } from "./config.ts";
+import {
+	CONFIG_FILE_NAME,
+	formatIssue,
+	type ResolvedConfig,
+	readLayers,
+	resolveConfig,
+	SCHEMA_FILE,
+} from "./config.ts";
 import { type Host, type HostDeps, hasVirtualModels } from "./host.ts";
 import { createPi0Host } from "./host-pi0.ts";
 import { createPi1Host } from "./host-pi1.ts";
@@ -323,7 +331,10 @@ export default function planStepdown(pi: ExtensionAPI): void {
 					planningModel: top
 						? `[0] ${top.model.provider}/${top.model.id}:${top.thinking ?? pi.getThinkingLevel()}`
 						: "your current model",
-					ladderEmpty: resolved.config.ladder.length === 0,
+					ladderEmpty:
+						resolved.config.ladder.length === 0
+							? { userConfig: join(getAgentDir(), CONFIG_FILE_NAME), schema: SCHEMA_FILE }
+							: undefined,
 					protection: protectionNote(protection()),
 				},
 				ctx,

@@ -118,8 +118,8 @@ export type PlanModeEvent =
 			userModel?: ModelRef;
 			/** Where planning calls go, for the notice. */
 			planningModel: string;
-			/** No ladder configured: every call uses the user's model, which the user should hear about. */
-			ladderEmpty?: boolean;
+			/** No ladder configured (every call uses the user's model, which the user should hear about): where one goes. */
+			ladderEmpty?: LadderHelp;
 			/** Which protection keeps plan-mode bash read-only (the sandbox or the parser), said with the notice. */
 			protection?: string;
 	  }
@@ -181,8 +181,13 @@ export const PLAN_ON_TEXT = (where: string) => `plan-stepdown: plan mode on. Eve
 export const unusableText = (why: string) =>
 	`plan-stepdown is unusable until this is fixed (your prompts run on your own model, /plan is refused):\n${why}`;
 
-export const NO_LADDER_TEXT =
-	"plan-stepdown: plan mode on, but no ladder is configured: planning and implementing use your current model. Add a ladder to .pi/plan-stepdown.json or ~/.pi/agent/plan-stepdown.json (JSON schema: plan-stepdown.schema.json in the package).";
+/** Where a ladder goes, for the no-ladder message: the user's config file and the package's JSON Schema. */
+export interface LadderHelp {
+	userConfig: string;
+	schema: string;
+}
+export const noLadderText = (help: LadderHelp) =>
+	`plan-stepdown: plan mode on, but no ladder is configured, so every call uses your current model. Add a ladder to .pi/plan-stepdown.json or ${help.userConfig} ("$schema": "${help.schema}").`;
 /** Headless auto-approve: the plan the run is about to implement, so a log shows what was approved. */
 export const approvedText = (plan: string) =>
 	`plan-stepdown: plan approved (--plan-auto-approve), implementing it:\n${plan.trim()}`;
@@ -433,7 +438,8 @@ function onPlan(
 	const step = enter(state, "planning", event.autoFlag, event.activeTools, event.userModel, tools, caps);
 	const effects = [...step.effects];
 	const protection = event.protection ? `\n${event.protection}` : "";
-	if (event.ladderEmpty) effects.push({ type: "say", text: NO_LADDER_TEXT + protection, level: "warning" });
+	if (event.ladderEmpty)
+		effects.push({ type: "say", text: noLadderText(event.ladderEmpty) + protection, level: "warning" });
 	else if (!event.headless) {
 		effects.push({ type: "say", text: PLAN_ON_TEXT(event.planningModel) + protection, level: "info" });
 	}

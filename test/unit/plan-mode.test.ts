@@ -80,10 +80,14 @@ describe("plan-mode reducer", () => {
 
 	test("/plan with no ladder says so once, in the TUI and headless (a warning reaches stderr)", () => {
 		for (const headless of [false, true]) {
-			const says = find(run([plan({ ladderEmpty: true, headless })]).effects, "say");
+			const help = { userConfig: "/home/me/.pi/agent/plan-stepdown.json", schema: "/pkg/plan-stepdown.schema.json" };
+			const says = find(run([plan({ ladderEmpty: help, headless })]).effects, "say");
 			assert.equal(says.length, 1);
 			assert.equal(says[0].level, "warning");
-			assert.match(says[0].text, /no ladder is configured.*plan-stepdown\.json/);
+			assert.equal(
+				says[0].text,
+				'plan-stepdown: plan mode on, but no ladder is configured, so every call uses your current model. Add a ladder to .pi/plan-stepdown.json or /home/me/.pi/agent/plan-stepdown.json ("$schema": "/pkg/plan-stepdown.schema.json").',
+			);
 		}
 	});
 
