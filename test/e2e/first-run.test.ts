@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { agentEndWith, eventAfter, hasPlanBlock, onlySession, send, stateRecords, uiAfter } from "../helpers/e2e.ts";
@@ -93,4 +93,20 @@ test("/plan while an implementation run is working is refused; the run's answer 
 		["planning", "implementing"],
 	);
 	checkSettings();
+});
+
+test("install and uninstall from a local path, as the README says (pi 1.x: -a, the project must be trusted)", async (t) => {
+	const { run, sandbox } = await startRig(t, { providers: PROVIDERS, settings: USER_SETTINGS, checkAfter: true });
+	const trust = PI_LINE === "1" ? ["-a"] : [];
+	const projectPackages = () =>
+		(JSON.parse(readFileSync(join(sandbox.projectDir, ".pi", "settings.json"), "utf8")) as { packages: string[] })
+			.packages;
+	const install = await run(["install", "-l", REPO_ROOT, ...trust], { extension: [] });
+	assert.equal(install.code, 0, install.stderr);
+	assert.equal(projectPackages().length, 1);
+	const help = await run(["--help", ...trust], { extension: [] });
+	assert.match(help.stdout + help.stderr, /--plan-auto-approve/, "the installed package's flags are listed");
+	const remove = await run(["remove", "-l", REPO_ROOT, ...trust], { extension: [] });
+	assert.equal(remove.code, 0, remove.stderr);
+	assert.deepEqual(projectPackages(), []);
 });
