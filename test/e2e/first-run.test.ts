@@ -3,16 +3,18 @@
  * ladder, and `/plan` typed while an implementation run is still working.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { promisify } from "node:util";
 import { agentEndWith, eventAfter, hasPlanBlock, onlySession, send, stateRecords, uiAfter } from "../helpers/e2e.ts";
 import { REPO_ROOT, startPiRpc } from "../helpers/pi-harness.ts";
 import { PI_LINE } from "../helpers/pi-line.ts";
 import { startRig } from "../helpers/rig.ts";
 import { bash, PLAN_TEXT, PROVIDERS, SAME_PROVIDER_LADDER, USER_SETTINGS } from "./fixtures.ts";
 
+const execFileAsync = promisify(execFile);
 const gitStatus = () => execFileSync("git", ["status", "--porcelain"], { cwd: REPO_ROOT, encoding: "utf8" });
 
 test("pi -e . inside the clone: the clone's own .pi/extensions copy steps aside, pi runs with one copy", async (t) => {
@@ -109,4 +111,28 @@ test("install and uninstall from a local path, as the README says (pi 1.x: -a, t
 	const remove = await run(["remove", "-l", REPO_ROOT, ...trust], { extension: [] });
 	assert.equal(remove.code, 0, remove.stderr);
 	assert.deepEqual(projectPackages(), []);
+});
+
+test("npm run demo -- --keep: the ladder with the fixtures' prices, the run, the /stepdown report, the session kept", async () => {
+	const { stdout } = await execFileAsync(process.execPath, ["--import", "tsx", "test/demo/demo.ts", "--keep"], {
+		cwd: REPO_ROOT,
+		env: { ...process.env, PI_LINE },
+		timeout: 180_000,
+	});
+	assert.match(stdout, /Prices are the test fixtures', made up/);
+	assert.match(stdout, /\n {2}\[0\] oai\/gpt-big:high {2}\$5\/\$40 per M tokens in\/out\n/);
+	assert.match(stdout, /\nexit code 0\n/);
+	const report = stdout.slice(stdout.indexOf('$ pi -c -p "/stepdown"'));
+	assert.match(report, /mode implementing/);
+	assert.match(report, /total 8 calls: \$\d+\.\d{4}/);
+	const kept = /\nsession file kept: (\S+\.jsonl)\n/.exec(stdout)?.[1];
+	assert.ok(kept && existsSync(kept), `the kept session file exists:\n${stdout}`);
+	try {
+		const records = readFileSync(kept, "utf8")
+			.split("\n")
+			.filter((l) => l.includes('"plan-stepdown:call"'));
+		assert.equal(records.length, 8, "the kept file is the demo's session");
+	} finally {
+		rmSync(kept, { force: true });
+	}
 });
