@@ -12,7 +12,7 @@ import { agentEndWith, eventAfter, hasPlanBlock, onlySession, send, stateRecords
 import { REPO_ROOT, startPiRpc } from "../helpers/pi-harness.ts";
 import { PI_LINE } from "../helpers/pi-line.ts";
 import { startRig } from "../helpers/rig.ts";
-import { bash, PLAN_TEXT, PROVIDERS, SAME_PROVIDER_LADDER, USER_SETTINGS } from "./fixtures.ts";
+import { bash, PLAN_TEXT, PROVIDERS, SAME_PROVIDER_LADDER, USER_SETTINGS, write } from "./fixtures.ts";
 
 const execFileAsync = promisify(execFile);
 const gitStatus = () => execFileSync("git", ["status", "--porcelain"], { cwd: REPO_ROOT, encoding: "utf8" });
@@ -135,4 +135,38 @@ test("npm run demo -- --keep: the ladder with the fixtures' prices, the run, the
 	} finally {
 		rmSync(kept, { force: true });
 	}
+});
+
+test('what pi -p "/plan task" leaves behind: a session in plan mode that pi -c -p … --plan-auto-approve implements', async (t) => {
+	const { run, mock, sandbox } = await startRig(t, {
+		providers: PROVIDERS,
+		settings: USER_SETTINGS,
+		planConfig: SAME_PROVIDER_LADDER,
+		script: [{ text: PLAN_TEXT }],
+		checkAfter: true,
+	});
+	const planned = await run(["-p", "/plan Create hello.txt"]);
+	assert.equal(planned.code, 0, planned.stderr);
+	assert.equal(planned.stdout, `${PLAN_TEXT}\n`);
+	assert.deepEqual(
+		stateRecords(onlySession(sandbox).entries).map((s) => s.mode),
+		["planning"],
+	);
+
+	mock.setScript([{ text: PLAN_TEXT }, write("hello.txt", "Hello\n"), { text: "Done." }]);
+	const implemented = await run(["-c", "-p", "Go ahead with the plan", "--plan-auto-approve"]);
+	assert.equal(implemented.code, 0, implemented.stderr);
+	assert.equal(implemented.stdout, "Done.\n");
+	assert.equal(readFileSync(join(sandbox.projectDir, "hello.txt"), "utf8"), "Hello\n");
+	const requests = mock.requests.slice(1);
+	assert.deepEqual(
+		requests.map((q) => hasPlanBlock(q)),
+		[true, false, false],
+		"the continued session plans once more on rung 0, then implements",
+	);
+	assert.equal(requests[0].lastUserText, "Go ahead with the plan");
+	assert.deepEqual(
+		stateRecords(onlySession(sandbox).entries).map((s) => s.mode),
+		["planning", "planning", "implementing"],
+	);
 });
