@@ -169,4 +169,9 @@ test('what pi -p "/plan task" leaves behind: a session in plan mode that pi -c -
 		stateRecords(onlySession(sandbox).entries).map((s) => s.mode),
 		["planning", "planning", "implementing"],
 	);
+
+	// A past session's cost, headless, from another directory: --session <file> -p "/stepdown".
+	const report = await run(["--session", onlySession(sandbox).file, "-p", "/stepdown"], { cwd: sandbox.root });
+	assert.equal(report.code, 0, report.stderr);
+	assert.match(report.stdout, /total 4 calls: \$\d+\.\d{4}/);
 });
