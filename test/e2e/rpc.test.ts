@@ -274,7 +274,7 @@ test("approve: planning on rung 0, implementation 1, 2, 2; a follow-up 0, 1, 2; 
 		/^last implementation run \(2 in this branch; started by your prompt\): 3 calls, \$\d+\.\d{4} \(flat rung 0: /,
 	);
 	assert.deepEqual(
-		costs.slice(11).map((l) => l.replace(/ +\d+ +\d+ +\d+ +\$\d+\.\d{4} +/, " … ")),
+		costs.slice(11, 14).map((l) => l.replace(/ +\d+ +\d+ +\d+ +\$\d+\.\d{4} +/, " … ")),
 		["     0      1 … oai/gpt-big", "     1      1 … ant/claude-sonnet-4-6", "     2      1 … chat/chat-tiny"],
 	);
 
