@@ -208,7 +208,7 @@ test("TUI: the progress widget checks a done step with its rung/model; /stepdown
 		{ text: "Step one is in." },
 	]);
 	pane.keys("Enter");
-	let screen = await pane.waitFor(
+	const screen = await pane.waitFor(
 		(s) => s.includes("Step one is in.") && statusLine(s) === "⏸ impl [0/3] oai/gpt-big:high",
 		"the end of the implementation run",
 	);
@@ -221,7 +221,7 @@ test("TUI: the progress widget checks a done step with its rung/model; /stepdown
 	// /stepdown: a message in the chat, with the steps and what each cost.
 	pane.type("/stepdown");
 	pane.keys("Enter");
-	await pane.waitFor(/\/tools\/plan = \[.*\]  ← built-in defaults\n\s*```/, "the end of the /stepdown report");
+	await pane.waitFor(/\/tools\/plan = \[.*\] {2}← built-in defaults\n\s*```/, "the end of the /stepdown report");
 	const report = pane.history();
 	assert.ok(report.includes("plan-stepdown: mode implementing, cursor 0"), report);
 	assert.match(report, /☑ 1\. Create hello\.txt {2}\[2\] chat\/chat-tiny {2}\$\d+\.\d{4}/, "the step's cost");
