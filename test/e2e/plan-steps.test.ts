@@ -4,11 +4,15 @@
  * headless summary carries them as data.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
+import type { stepsData } from "../../src/step-costs.ts";
 import { customData, eventAfter, onlySession, send, uiAfter } from "../helpers/e2e.ts";
 import { runPi, startPiRpc } from "../helpers/pi-harness.ts";
 import { startRig } from "../helpers/rig.ts";
 import { CROSS_PROVIDER_LADDER, PROVIDERS, USER_SETTINGS, write } from "./fixtures.ts";
+
+type StepsData = ReturnType<typeof stepsData>;
 
 const PLAN = "Plan:\n1. Create hello.txt\n   - with a greeting\n2. Check it with cat\n3. Say done";
 const progress = (step: number, status: string) => ({
@@ -37,7 +41,7 @@ test("print mode: steps stored on approval, progress by tool (prose marks nothin
 	// A step that does not exist is an error the model sees.
 	assert.match(mock.requests[4].toolResults[0]?.text ?? "", /step must be a whole number from 1 to 3/);
 
-	const { entries } = onlySession(sandbox);
+	const { entries, file } = onlySession(sandbox);
 	assert.deepEqual(customData(entries, "plan-stepdown:steps"), [
 		{
 			v: 1,
@@ -53,8 +57,30 @@ test("print mode: steps stored on approval, progress by tool (prose marks nothin
 		reports.map((p) => `${p.step} ${p.status} rung ${p.rung}`),
 		["1 done rung 2"],
 	);
-	const summary = customData(entries, "plan-stepdown:summary")[0] as { steps: { done: number; total: number } };
+	const summary = customData(entries, "plan-stepdown:summary")[0] as { steps: StepsData };
 	assert.deepEqual([summary.steps.done, summary.steps.total], [1, 3], "the prose claim about step 2 marked nothing");
+	// Per step: status, the rung/model that reported it, and its cost (the calls up to its report: the write, the report).
+	const [one, two] = summary.steps.steps;
+	assert.deepEqual([one.status, one.rung, one.model], ["done", 2, "chat/chat-tiny"]);
+	assert.ok(one.cost > 0, "step 1 was charged its calls");
+	assert.deepEqual([two.status, two.cost], ["todo", 0]);
+	assert.ok(summary.steps.unreported > 0, "the calls after the last report (the bad report, the prose) are no step's");
+	// The summary line says it too.
+	assert.match(r.stderr, /^plan-stepdown: 5 calls, .*, 1\/3 steps done\n$/m);
+
+	// A report changes nothing: `pi -c -p /stepdown` leaves the session file byte for byte as it was.
+	const before = readFileSync(file);
+	const requests = mock.requests.length;
+	const report = await runPi(sandbox, ["-c", "-p", "/stepdown"], { extension: ".", timeoutMs: 30_000 });
+	assert.equal(report.code, 0, report.stderr);
+	assert.equal(mock.requests.length, requests, "/stepdown makes no request");
+	assert.match(
+		report.stdout,
+		/^plan: 1\/3 steps done\n☑ 1\. Create hello\.txt; with a greeting {2}\[2\] chat\/chat-tiny {2}\$\d+\.\d{4}$/m,
+	);
+	assert.match(report.stdout, /^ {2}after the last progress report: \$\d+\.\d{4}$/m);
+	assert.doesNotMatch(report.stderr, /plan-stepdown: \d+ calls/, "no summary line reprinted");
+	assert.ok(readFileSync(file).equals(before), "the session file is byte-identical after the report");
 });
 
 test("rpc: the widget shows the steps with a check and the rung/model of each done step", async (t) => {
