@@ -110,6 +110,22 @@ test("rpc: the widget shows the steps with a check and the rung/model of each do
 		"☐ 2. Check it with cat",
 		"☐ 3. Say done",
 	]);
+	// Settled (pi 1.x sets the idle status just after agent_end): /stepdown is a notify that carries the steps too.
+	await eventAfter(rpc, mark, (e) => e.method === "setStatus" && String(e.statusText).startsWith("⏸ impl [0/"), "idle");
+	const before = onlySession(sandbox).entries.length;
+	const reportMark = rpc.events.length;
+	await send(rpc, "/stepdown");
+	const report = await uiAfter(rpc, reportMark, "notify", (e) => e.message?.includes("plan-stepdown: mode") === true);
+	const text = (report.message ?? "").split("\n");
+	const at = text.indexOf("plan: 1/3 steps done");
+	assert.ok(at > 0, report.message);
+	assert.match(text[at + 1], /^☑ 1\. Create hello\.txt; with a greeting {2}\[2\] chat\/chat-tiny {2}\$\d+\.\d{4}$/);
+	assert.equal(text[at + 2], "☐ 2. Check it with cat  $0.0000");
+	assert.equal(
+		onlySession(sandbox).entries.length,
+		before,
+		"over RPC the report is a notify: the session is unchanged",
+	);
 	await rpc.close();
 	checkSettings();
 });
