@@ -13,6 +13,7 @@ import {
 	callRecords,
 	eventAfter,
 	hasPlanBlock,
+	idle,
 	onlySession,
 	send,
 	stateRecords,
@@ -79,18 +80,6 @@ async function rig(
 			checkSettings();
 		},
 	};
-}
-
-/** Waits until pi reports it is not streaming (after a dialog answer the run's end is processed asynchronously). */
-async function idle(rpc: PiRpc, timeoutMs = 10_000): Promise<void> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		const state = await rpc.request({ type: "get_state" });
-		const data = state.data as { isStreaming?: boolean } | undefined;
-		if (data?.isStreaming === false) return;
-		if (Date.now() > deadline) throw new Error("pi still streaming");
-		await new Promise((resolve) => setTimeout(resolve, 30));
-	}
 }
 
 /** Plans `task`, starts the implementation, which writes hello.txt and answers "Implemented."; resolves when idle. */

@@ -72,6 +72,32 @@ describe("restoreSteps", () => {
 	});
 });
 
+describe("restoreSteps over the branches of one session tree", () => {
+	const custom = (customType: string, data: unknown) => ({ type: "custom", customType, data });
+	const p = (step: number) => custom("plan-stepdown:progress", { v: 1, step, status: "done", rung: 1, model: "p/m" });
+	const plan = (...texts: string[]) =>
+		custom("plan-stepdown:steps", { v: 1, steps: texts.map((text, i) => ({ n: i + 1, text })) });
+	const user = { type: "message", message: { role: "user" } };
+	// root → plan A approved → step 1 → (a) step 2 | (b) a new plan B approved → its step 1
+	const trunk = [user, plan("a1", "a2"), p(1)];
+	const branchA = [...trunk, user, p(2)];
+	const branchB = [...trunk, user, plan("b1", "b2", "b3"), p(1)];
+	const done = (branch: readonly { type: string }[]) => {
+		const { steps, progress } = restoreSteps(branch);
+		const views = stepViews(steps, progress);
+		return `${views.filter((v) => v.status === "done").length}/${views.length} ${steps.map((x) => x.text).join(",")}`;
+	};
+	test("each branch has its own plan and progress", () => {
+		assert.equal(done(branchA), "2/2 a1,a2");
+		assert.equal(done(branchB), "1/3 b1,b2,b3", "B's plan replaces A's, and A's progress does not carry over");
+	});
+	test("an earlier point (/tree) or a fork before a report sees only what was on the branch then", () => {
+		assert.equal(done(trunk), "1/2 a1,a2");
+		assert.equal(done(trunk.slice(0, 2)), "0/2 a1,a2", "approved, nothing reported yet");
+		assert.equal(done([user]), "0/0 ", "before the approval: no plan");
+	});
+});
+
 describe("stepCosts", () => {
 	const custom = (customType: string, data: unknown) => ({ type: "custom", customType, data });
 	const call = (phase: string) =>
