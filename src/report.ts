@@ -125,7 +125,11 @@ export function stepdownReport(input: ReportInput): string {
 	}
 	lines.push("", "ladder:");
 	if (input.rungs.length === 0 && input.problems.length === 0) {
-		lines.push("  (empty: every call uses the model you had when you entered /plan)");
+		lines.push(
+			resolved.issues.length > 0
+				? "  (none: a config file with errors is not used; fix the errors above)"
+				: "  (empty: every call uses the model you had when you entered /plan)",
+		);
 	}
 	for (const rung of input.rungs) {
 		const marker = input.mode !== "off" && rung.index === input.cursor ? "▶" : " ";

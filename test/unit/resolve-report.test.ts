@@ -197,6 +197,17 @@ describe("stepdownReport", () => {
 			[...order].sort((a, b) => a - b),
 		);
 		assert.equal(order[0], 0, "the errors come first");
+		const refused = stepdownReport({
+			mode: "off",
+			autoApprove: false,
+			cursor: 0,
+			resolved,
+			rungs: [],
+			problems: [],
+			lastCall: undefined,
+		});
+		assert.match(refused, /\(none: a config file with errors is not used; fix the errors above\)/);
+		assert.doesNotMatch(refused, /every call uses the model you had/);
 	});
 
 	test("no errors: the report starts with the mode", () => {
