@@ -354,9 +354,13 @@ function rung0Prices(config: Config, registry: RegistryLike | undefined): Prices
 	return cost;
 }
 
-const usd = (n: number) => (Number.isFinite(n) ? `$${n.toFixed(4)}` : "$?");
-/** A percentage only when it means something: finite and within ±1000%. */
-/** One decimal; a value that rounds to zero prints 0.0, never -0.0. */
+/** Dollars to 4 decimals; a negative amount as -$x, and one that rounds to zero as $0.0000 (never $-0.0000). */
+export const usd = (n: number) => {
+	if (!Number.isFinite(n)) return "$?";
+	const text = Math.abs(n).toFixed(4);
+	return n < 0 && Number(text) !== 0 ? `-$${text}` : `$${text}`;
+};
+/** A percentage only when it means something: finite and within ±1000%. One decimal; never -0.0. */
 const pct = (n: number | undefined) => {
 	if (n === undefined || !Number.isFinite(n) || Math.abs(n) > 1000) return "n/a";
 	const r = Math.round(n * 10) / 10;
@@ -434,12 +438,21 @@ export function costTable(s: Summary): string[] {
 	return lines;
 }
 
-export function summaryLine(s: Summary): string {
+/** The plan's steps for the summary line: shown once the agent has reported on any step (see README, Plan steps). */
+export interface StepsDone {
+	done: number;
+	total: number;
+	/** Progress reports on the branch's plan. */
+	reported: number;
+}
+
+export function summaryLine(s: Summary, steps?: StepsDone): string {
 	const flat = s.flatCost !== undefined ? ` (flat rung 0: ${usd(s.flatCost)}, saved ${pct(s.savingsPct ?? 0)})` : "";
 	const escalated = s.escalations.length > 0 ? `, ${plural(s.escalations.length, "escalation")}` : "";
 	const failedOver = s.failovers.length > 0 ? `, ${plural(s.failovers.length, "failover")}` : "";
 	const reviewed = s.review.calls > 0 ? `, ${plural(s.review.calls, "review call")} (${usd(s.review.cost)})` : "";
+	const stepped = steps && steps.total > 0 && steps.reported > 0 ? `, ${steps.done}/${steps.total} steps done` : "";
 	const f = s.lastFailure;
 	const failure = f ? `; the last call failed: rung ${f.rung} ${f.model}: ${f.error.slice(0, 300)}` : "";
-	return `plan-stepdown: ${plural(s.calls, "call")}, ${usd(s.cost)}${flat}, ${plural(s.bumps.length, "bump")}${escalated}${failedOver}${reviewed}${failure}`;
+	return `plan-stepdown: ${plural(s.calls, "call")}, ${usd(s.cost)}${flat}, ${plural(s.bumps.length, "bump")}${escalated}${failedOver}${reviewed}${stepped}${failure}`;
 }

@@ -44,6 +44,7 @@ import { probeSandbox } from "./plan-sandbox.ts";
 import { lastAnswer, PROGRESS_TOOL } from "./plan-steps.ts";
 import { createProgress } from "./progress-tool.ts";
 import { rungViews, statusFor, stepdownReport } from "./report.ts";
+import { REPORT_TYPE, reportDelivery, reportMessage, withoutReports } from "./report-delivery.ts";
 import { callThinking, type LadderResolution, resolveLadder, routeCall } from "./resolve.ts";
 import { CALL_TYPE, restoreState, STATE_TYPE, SUMMARY_TYPE } from "./state.ts";
 import { type StepEntry, stepLive } from "./stepping.ts";
@@ -134,6 +135,11 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			}).catch(report),
 		report,
 	};
+	// Before the hosts' own context handlers: no one reads a /stepdown report as a turn, and the model never sees it.
+	pi.on("context", (event) => {
+		const messages = withoutReports(event.messages);
+		return messages ? { messages } : undefined;
+	});
 	const host: Host = hasVirtualModels(pi) ? createPi1Host(deps) : createPi0Host(deps);
 	const progress = createProgress(pi, {
 		current: () => ({ rung: state.cursor, model: state.lastCall?.model ?? "?" }),
@@ -211,9 +217,10 @@ export default function planStepdown(pi: ExtensionAPI): void {
 	const writeSummary = (ctx: ExtensionContext) => {
 		const summary = accountingSummary(ctx.sessionManager.getBranch(), resolved.config, ctx.modelRegistry);
 		if (summary.calls === 0) return;
-		process.stderr.write(`${summaryLine(summary)}\n`);
+		const { reported, ...steps } = progress.data(ctx.sessionManager.getBranch());
+		process.stderr.write(`${summaryLine(summary, { ...steps, reported })}\n`);
 		const { table: _text, ...data } = summary;
-		pi.appendEntry(SUMMARY_TYPE, { v: 1, ...data, steps: progress.data() });
+		pi.appendEntry(SUMMARY_TYPE, { v: 1, ...data, steps });
 	};
 
 	/** The plan-ready dialog: Start implementation / Refine / Cancel. */
@@ -348,7 +355,8 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			ctxRef = ctx;
 			loadConfig(ctx);
 			const { rungs, problems } = ladder();
-			const summary = accountingSummary(ctx.sessionManager.getBranch(), resolved.config, ctx.modelRegistry);
+			const branch = ctx.sessionManager.getBranch();
+			const summary = accountingSummary(branch, resolved.config, ctx.modelRegistry);
 			const text = stepdownReport({
 				mode: state.mode,
 				autoApprove: state.autoApprove,
@@ -357,13 +365,17 @@ export default function planStepdown(pi: ExtensionAPI): void {
 				rungs: rungViews(rungs, resolved.config, process.env),
 				problems,
 				lastCall: state.lastCall,
+				failure: summary.lastFailure,
 				piLine: host.line,
 				protection: protectionNote(protection()),
-				extra: [...progress.lines(), ...(summary.calls > 0 ? summary.table : [])],
+				steps: progress.lines(branch),
+				costs: summary.calls > 0 ? summary.table : [],
 			});
-			if (ctx.hasUI) ctx.ui.notify(text, "info");
+			const to = reportDelivery(ctx.hasUI, outputMode(process.argv), ctx.isIdle());
+			if (to === "message") pi.sendMessage({ customType: REPORT_TYPE, content: reportMessage(text), display: true });
+			else if (to === "notify") ctx.ui.notify(text, "info");
 			// JSON mode: stdout is pi's event stream, the report goes to stderr. Print mode: the report is the answer.
-			else if (outputMode(process.argv) === "json") process.stderr.write(`${text}\n`);
+			else if (to === "stderr") process.stderr.write(`${text}\n`);
 			else writeRealStdout(`${text}\n`);
 		},
 	});

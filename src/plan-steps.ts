@@ -128,7 +128,7 @@ const isStep = (s: unknown): s is PlanStep => {
 	return typeof d?.n === "number" && typeof d.text === "string";
 };
 
-const isProgress = (p: unknown): p is StepProgress => {
+export const isProgress = (p: unknown): p is StepProgress => {
 	const d = p as Partial<StepProgress> | undefined;
 	return (
 		d?.v === 1 &&

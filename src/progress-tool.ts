@@ -17,6 +17,8 @@ import {
 	type StepProgress,
 	stepViews,
 } from "./plan-steps.ts";
+import { stepLines } from "./report.ts";
+import { stepCosts, stepsData } from "./step-costs.ts";
 
 const WIDGET_KEY = "plan-stepdown";
 
@@ -79,12 +81,14 @@ export function createProgress(pi: ExtensionAPI, deps: ProgressDeps) {
 			if (open.length === 0) return "";
 			return `\n\nSteps of the plan not marked done:\n${open.map((v) => `${v.n}. ${v.text}`).join("\n")}`;
 		},
-		/** Lines for /stepdown; none without a plan. */
-		lines: (): string[] => (steps.length > 0 ? progressLines(stepViews(steps, progress)) : []),
-		/** The summary entry's data. */
-		data() {
-			const views = stepViews(steps, progress);
-			return { done: views.filter((v) => v.status === "done").length, total: steps.length, steps: views };
-		},
+		/** Lines for /stepdown (with each step's cost, from the branch); none without a plan. */
+		lines: (branch: Branch): string[] => stepLines(stepViews(steps, progress), stepCosts(branch)),
+		/** The summary entry's data, and what the summary line needs. */
+		data: (branch: Branch) => ({
+			...stepsData(stepViews(steps, progress), stepCosts(branch)),
+			reported: progress.length,
+		}),
 	};
 }
+
+type Branch = Parameters<typeof stepCosts>[0];

@@ -1,11 +1,14 @@
 /** Text the user reads: the status line and the `/stepdown` report. Pure formatting over plain data. */
+import { usd } from "./accounting.ts";
 import type { ResolvedConfig } from "./config.ts";
 import { formatIssue } from "./config.ts";
 import type { Mode, Phase } from "./ladder.ts";
 import type { CallStart } from "./plan-mode.ts";
+import { progressLines, type StepView } from "./plan-steps.ts";
 import type { ResolvedRung } from "./resolve.ts";
 import type { Config } from "./schema.ts";
 import type { CallEntry, ModelRef } from "./state.ts";
+import type { StepCosts } from "./step-costs.ts";
 import { type Env, webSearchFor } from "./wire-plan.ts";
 
 export interface RungView {
@@ -84,16 +87,36 @@ export interface ReportInput {
 	rungs: RungView[];
 	problems: string[];
 	lastCall: CallEntry | undefined;
+	/** The branch's last call failed: which rung, model and error. */
+	failure?: { rung: number; model: string; error: string };
 	/** Which pi line runs the extension, and so how calls reach their rungs. */
 	piLine?: "0.73" | "1.x";
 	/** Which protection keeps plan-mode bash read-only. */
 	protection?: string;
-	extra?: string[];
+	/** The approved plan's steps (stepLines). */
+	steps?: string[];
+	/** The cost table (accounting.ts). */
+	costs?: string[];
 }
 
+/**
+ * The `/stepdown` report, in the order a user needs it: what is wrong first (config errors, rungs that do not
+ * resolve, a failed last call), then where the mode stands (mode, cursor, ladder, steps) and what it cost, then the
+ * config that produced it.
+ */
 export function stepdownReport(input: ReportInput): string {
 	const { resolved } = input;
 	const lines: string[] = [];
+	const errors = [
+		...resolved.issues.map(formatIssue),
+		...input.problems,
+		...(input.failure
+			? [
+					`the last call failed: rung ${input.failure.rung} ${input.failure.model}: ${input.failure.error.slice(0, 300)}`,
+				]
+			: []),
+	];
+	if (errors.length > 0) lines.push("plan-stepdown errors:", ...errors.map((e) => `  ✗ ${e}`), "");
 	lines.push(`plan-stepdown: mode ${input.mode}${input.autoApprove ? " (auto-approve)" : ""}, cursor ${input.cursor}`);
 	if (input.lastCall) {
 		lines.push(
@@ -102,33 +125,44 @@ export function stepdownReport(input: ReportInput): string {
 	}
 	lines.push("", "ladder:");
 	if (input.rungs.length === 0 && input.problems.length === 0) {
-		lines.push("  (empty: every call uses the model you had when you entered /plan)");
+		lines.push(
+			resolved.issues.length > 0
+				? "  (none: a config file with errors is not used; fix the errors above)"
+				: "  (empty: every call uses the model you had when you entered /plan)",
+		);
 	}
 	for (const rung of input.rungs) {
 		const marker = input.mode !== "off" && rung.index === input.cursor ? "▶" : " ";
 		const search = rung.webSearch === undefined ? "" : `  web_search ${rung.webSearch}`;
 		lines.push(`${marker} [${rung.index}] ${rung.label}:${rung.thinking}${search}`);
 	}
-	for (const problem of input.problems) lines.push(`  ✗ ${problem}`);
+	if (input.problems.length > 0)
+		lines.push(`  (${input.problems.length} rung(s) did not resolve: see the errors above)`);
 	if (input.piLine) {
 		const how = input.piLine === "1.x" ? "the stepdown/ladder virtual model" : "the plan-stepdown routing provider";
 		lines.push(`  (pi ${input.piLine}: calls reach their rungs through ${how})`);
 	}
+	if (input.steps?.length) lines.push("", ...input.steps);
+	if (input.costs?.length) lines.push("", ...input.costs);
 	if (input.protection) lines.push("", input.protection);
 	lines.push("", "config (value ← file that set it):");
 	for (const [pointer, source] of Object.entries(resolved.origins).sort(([a], [b]) => a.localeCompare(b))) {
 		lines.push(`  ${pointer} = ${JSON.stringify(valueAt(resolved.config, pointer))}  ← ${source}`);
 	}
-	if (resolved.issues.length > 0) {
-		lines.push("", "config errors:");
-		for (const issue of resolved.issues) lines.push(`  ✗ ${formatIssue(issue)}`);
-	}
 	if (resolved.warnings?.length) {
 		lines.push("", "config warnings (ignored settings):");
 		for (const issue of resolved.warnings) lines.push(`  ! ${formatIssue(issue)}`);
 	}
-	if (input.extra?.length) lines.push("", ...input.extra);
 	return lines.join("\n");
+}
+
+/** The plan's steps for `/stepdown`: the widget's lines with what each step cost, and what no step was charged. */
+export function stepLines(views: readonly StepView[], costs: StepCosts): string[] {
+	if (views.length === 0) return [];
+	const [head, ...rows] = progressLines(views);
+	const out = [head, ...rows.map((row, i) => `${row}  ${usd(costs.perStep.get(views[i].n) ?? 0)}`)];
+	if (costs.unreported > 0) out.push(`  after the last progress report: ${usd(costs.unreported)}`);
+	return out;
 }
 
 function valueAt(root: unknown, pointer: string): unknown {

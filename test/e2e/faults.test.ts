@@ -182,6 +182,9 @@ test("a 500 that outlasts the retries: exit 1, the failed rung is kept, `pi -c` 
 	const lines = text.split("\n");
 	const head = lines.findIndex((l) => l.startsWith("plan-stepdown: mode "));
 	assert.ok(head >= 0, `no /stepdown report in the output:\n${text}`);
+	// The failed call leads the report: its rung, model and error.
+	assert.equal(lines[0], "plan-stepdown errors:");
+	assert.match(lines[1], /^ {2}✗ the last call failed: rung 2 ant\/claude-sonnet-4-6: .*500/);
 	assert.match(lines[head], /^plan-stepdown: mode implementing(?: \(auto-approve\))?, cursor 2$/);
 	assert.equal(lines[head + 1], "last call: rung 2 ant/claude-sonnet-4-6:medium (step)");
 	const ladder = lines.slice(lines.indexOf("ladder:", head) + 1, lines.indexOf("ladder:", head) + 6);
@@ -292,8 +295,12 @@ test("rpc abort mid-stream: recorded as aborted; a continued session keeps mode 
 	// In the same process the cursor stays on the aborted rung too.
 	mark = first.events.length;
 	await send(first, "/stepdown");
-	const live = await uiAfter(first, mark, "notify", (e) => e.message?.startsWith("plan-stepdown: mode") === true);
-	assert.equal(live.message?.split("\n")[0], "plan-stepdown: mode implementing, cursor 2");
+	const live = await uiAfter(first, mark, "notify", (e) => e.message?.includes("plan-stepdown: mode") === true);
+	// The aborted call leads the report, as an error; then the mode and the cursor.
+	const liveLines = live.message?.split("\n") ?? [];
+	assert.equal(liveLines[0], "plan-stepdown errors:");
+	assert.match(liveLines[1], /^ {2}✗ the last call failed: rung 2 ant\/claude-sonnet-4-6: /);
+	assert.ok(liveLines.includes("plan-stepdown: mode implementing, cursor 2"), live.message);
 	await first.close();
 
 	let entries = onlySession(sandbox).entries;
@@ -312,10 +319,11 @@ test("rpc abort mid-stream: recorded as aborted; a continued session keeps mode 
 	t.after(() => second.close());
 	mark = second.events.length;
 	await send(second, "/stepdown");
-	const report = await uiAfter(second, mark, "notify", (e) => e.message?.startsWith("plan-stepdown: mode") === true);
+	const report = await uiAfter(second, mark, "notify", (e) => e.message?.includes("plan-stepdown: mode") === true);
 	const lines = (report.message ?? "").split("\n");
-	assert.equal(lines[0], "plan-stepdown: mode implementing, cursor 2");
-	assert.equal(lines[1], "last call: rung 2 ant/claude-sonnet-4-6:medium (step)");
+	const head = lines.indexOf("plan-stepdown: mode implementing, cursor 2");
+	assert.ok(head > 0, report.message);
+	assert.equal(lines[head + 1], "last call: rung 2 ant/claude-sonnet-4-6:medium (step)");
 	assert.ok(lines.includes("▶ [2] ant/claude-sonnet-4-6:medium"), report.message);
 	assert.equal(mock.requests.length, 3, "resuming and /stepdown make no request");
 

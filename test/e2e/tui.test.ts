@@ -9,9 +9,9 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import { callRecords, hasPlanBlock, onlySession, stateRecords, wireLabels } from "../helpers/e2e.js";
-import { PI_CLI, PI_NODE, piEnv, REPO_ROOT } from "../helpers/pi-harness.js";
+import { PI_CLI, PI_NODE, piEnv, REPO_ROOT, type Sandbox } from "../helpers/pi-harness.js";
 import { PI_HOST, PI_LINE } from "../helpers/pi-line.ts";
 import { startRig } from "../helpers/rig.ts";
 import { startTmux, tmuxAvailable } from "../helpers/tmux.js";
@@ -42,6 +42,20 @@ const skip = !HAVE_TMUX && process.env.CI !== "true" ? "tmux is not installed (a
 /** The plan-stepdown status line (the footer's extension status row), if shown. */
 const statusLine = (screen: string) => screen.split("\n").find((line) => /^[⏸▶] (plan|impl) \[\d+\/\d+\] /.test(line));
 
+/** pi's TUI in a tmux pane (160 columns) on the sandbox, with this repo as an extension. */
+function startPi(t: TestContext, sandbox: Sandbox, height = 50) {
+	const pane = startTmux({
+		socket: join(sandbox.root, "tmux.sock"),
+		cwd: sandbox.projectDir,
+		env: piEnv(sandbox, { TERM: "xterm-256color", NO_COLOR: undefined }),
+		command: [PI_NODE, PI_CLI, "-e", REPO_ROOT],
+		width: 160,
+		height,
+	});
+	t.after(() => pane.kill());
+	return pane;
+}
+
 test("TUI: /plan, dialog by keys (Start, Refine, Cancel), in-flight status line, clean exit", { skip }, async (t) => {
 	if (!HAVE_TMUX) assert.fail("tmux is required for the TUI e2e test in CI: install it (apt-get install -y tmux)");
 	const { mock, sandbox, checkSettings } = await startRig(t, {
@@ -49,15 +63,7 @@ test("TUI: /plan, dialog by keys (Start, Refine, Cancel), in-flight status line,
 		settings: SETTINGS,
 		planConfig: CROSS_PROVIDER_LADDER,
 	});
-	const pane = startTmux({
-		socket: join(sandbox.root, "tmux.sock"),
-		cwd: sandbox.projectDir,
-		env: piEnv(sandbox, { TERM: "xterm-256color", NO_COLOR: undefined }),
-		command: [PI_NODE, PI_CLI, "-e", REPO_ROOT],
-		width: 160,
-		height: 50,
-	});
-	t.after(() => pane.kill());
+	const pane = startPi(t, sandbox);
 
 	// pi is up: the footer shows the user's model.
 	await pane.waitFor(/\(oai\) gpt-mid • medium/, "pi's footer", 20_000);
@@ -170,6 +176,87 @@ test("TUI: /plan, dialog by keys (Start, Refine, Cancel), in-flight status line,
 	assert.deepEqual(
 		stateRecords(entries).map((s) => s.mode),
 		["planning", "implementing", "planning", "off"],
+	);
+	checkSettings();
+});
+
+test("TUI: the progress widget checks a done step with its rung/model; /stepdown stays in the chat, never reaches the model", {
+	skip,
+}, async (t) => {
+	if (!HAVE_TMUX) assert.fail("tmux is required for the TUI e2e test in CI: install it (apt-get install -y tmux)");
+	const { mock, sandbox, checkSettings } = await startRig(t, {
+		providers: PROVIDERS,
+		settings: SETTINGS,
+		planConfig: CROSS_PROVIDER_LADDER,
+	});
+	// Tall enough for the whole chat: pi 1.x redraws in place, so tmux keeps no scrollback of its own there.
+	const pane = startPi(t, sandbox, 150);
+	await pane.waitFor(/\(oai\) gpt-mid • medium/, "pi's footer", 20_000);
+
+	pane.type("/plan");
+	pane.keys("Enter");
+	await pane.waitFor((s) => statusLine(s) === "⏸ plan [0/3] oai/gpt-big:high", "the idle planning status");
+	mock.setScript([{ text: "Plan:\n1. Create hello.txt\n2. Check it with cat\n3. Say done" }]);
+	pane.type("Create hello.txt");
+	pane.keys("Enter");
+	await pane.waitFor("Plan ready — what next?", "the approval dialog");
+
+	// Start: rung 1 writes, rung 2 reports step 1 done, then the closing answer.
+	mock.setScript([
+		write("hello.txt", "hi\n"),
+		{ toolCalls: [{ name: "plan_progress", arguments: { step: 1, status: "done" } }] },
+		{ text: "Step one is in." },
+	]);
+	pane.keys("Enter");
+	const screen = await pane.waitFor(
+		(s) => s.includes("Step one is in.") && statusLine(s) === "⏸ impl [0/3] oai/gpt-big:high",
+		"the end of the implementation run",
+	);
+	assert.match(
+		screen,
+		/plan: 1\/3 steps done\n\s*☑ 1\. Create hello\.txt {2}\[2\] chat\/chat-tiny\n\s*☐ 2\. Check it with cat\n\s*☐ 3\. Say done/,
+		"the widget: a check for the done step and the rung/model that did it",
+	);
+
+	// /stepdown: a message in the chat, with the steps and what each cost.
+	pane.type("/stepdown");
+	pane.keys("Enter");
+	await pane.waitFor(/\/tools\/plan = \[.*\] {2}← built-in defaults\n\s*```/, "the end of the /stepdown report");
+	const report = pane.history();
+	assert.ok(report.includes("plan-stepdown: mode implementing, cursor 0"), report);
+	assert.match(report, /☑ 1\. Create hello\.txt {2}\[2\] chat\/chat-tiny {2}\$\d+\.\d{4}/, "the step's cost");
+
+	// Another prompt: the report is still in the chat, and the model never read it.
+	const before = mock.requests.length;
+	mock.setScript([{ text: "It says hi." }]);
+	pane.type("What is in hello.txt?");
+	pane.keys("Enter");
+	await pane.waitFor("It says hi.", "the answer to the next prompt");
+	const history = pane.history();
+	assert.ok(
+		history.includes("plan-stepdown: mode implementing, cursor 0"),
+		`the report is in the scrollback:\n${history}`,
+	);
+	assert.ok(history.indexOf("plan-stepdown: mode implementing") < history.lastIndexOf("It says hi."));
+	const asked = mock.requests.slice(before);
+	assert.equal(asked.length, 1);
+	assert.equal(asked[0].lastUserText, "What is in hello.txt?");
+	for (const q of mock.requests) {
+		assert.doesNotMatch(
+			JSON.stringify(q.body),
+			/plan-stepdown: mode|cost by rung|config \(value/,
+			"no report text on the wire",
+		);
+	}
+
+	await pane.waitFor((s) => !s.includes("Working..."), "idle");
+	pane.keys("C-d");
+	assert.equal(await pane.waitExit(), 0, "pi exits cleanly");
+	const { entries } = onlySession(sandbox);
+	assert.equal(
+		entries.filter((e) => e.type === "custom_message" && e.customType === "plan-stepdown:report").length,
+		1,
+		"the report is kept with the session (shown again on resume)",
 	);
 	checkSettings();
 });

@@ -235,3 +235,15 @@ export function toolEnds(
 			};
 		});
 }
+
+/** Waits until pi reports it is not streaming (after a dialog answer the run's end is processed asynchronously). */
+export async function idle(rpc: PiRpc, timeoutMs = 10_000): Promise<void> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const state = await rpc.request({ type: "get_state" });
+		const data = state.data as { isStreaming?: boolean } | undefined;
+		if (data?.isStreaming === false) return;
+		if (Date.now() > deadline) throw new Error("pi still streaming");
+		await new Promise((resolve) => setTimeout(resolve, 30));
+	}
+}

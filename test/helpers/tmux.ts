@@ -31,6 +31,8 @@ export interface TmuxOptions {
 export interface TmuxPane {
 	/** The visible screen as plain text (no escape sequences), trailing blank lines removed. */
 	screen(): string;
+	/** The scrollback and the screen, as `screen()` formats it. */
+	history(): string;
 	/** tmux key names (e.g. "Enter", "Down", "Escape", "C-d"), sent as keys. */
 	keys(...keys: string[]): void;
 	/** Literal text, typed as is. */
@@ -82,12 +84,13 @@ export function startTmux(opts: TmuxOptions): TmuxPane {
 	);
 	let killed = false;
 
-	const screen = () =>
-		tmux("capture-pane", "-p", "-t", TARGET)
+	const capture = (...args: string[]) =>
+		tmux("capture-pane", "-p", "-t", TARGET, ...args)
 			.replace(/\s+$/, "")
 			.split("\n")
 			.map((line) => line.replace(/\s+$/, ""))
 			.join("\n");
+	const screen = () => capture();
 
 	const exitStatus = (): number | undefined => {
 		if (!existsSync(statusFile)) return undefined;
@@ -99,6 +102,7 @@ export function startTmux(opts: TmuxOptions): TmuxPane {
 
 	return {
 		screen,
+		history: () => capture("-S", "-"),
 		keys(...keys) {
 			tmux("send-keys", "-t", TARGET, ...keys);
 		},

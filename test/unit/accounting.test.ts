@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { callCosts, flatTokens, MIN_CACHED_PROMPT, price, summarize, summaryLine } from "../../src/accounting.ts";
+import {
+	callCosts,
+	costTable,
+	flatTokens,
+	MIN_CACHED_PROMPT,
+	price,
+	summarize,
+	summaryLine,
+	usd,
+} from "../../src/accounting.ts";
 import { CALL_TYPE, type CallEntry } from "../../src/state.ts";
 
 const call = (rung: number, over: Partial<CallEntry> = {}) => ({
@@ -169,6 +178,26 @@ describe("summarize", () => {
 	test("a saving that rounds to zero prints 0.0%, never -0.0%", () => {
 		const s = { ...summarize(callCosts([call(0), answer(1, 1, 0.1)]), undefined), flatCost: 0.1, savingsPct: -0.02 };
 		assert.match(summaryLine(s), /saved 0\.0%\)/);
+	});
+
+	test("a tiny negative saving in the cost table prints $0.0000 (0.0%), a real one -$x; never $-0.0000", () => {
+		const base = summarize(callCosts([call(0), answer(1, 1, 0.1)]), undefined);
+		const tiny = costTable({ ...base, flatCost: 0.1, savings: -0.00001, savingsPct: -0.01 }).join("\n");
+		assert.match(tiny, /; saved \$0\.0000 \(0\.0%\)$/m);
+		const real = costTable({ ...base, flatCost: 0.1, savings: -0.0123, savingsPct: -12.3 }).join("\n");
+		assert.match(real, /; saved -\$0\.0123 \(-12\.3%\)$/m);
+		assert.equal(usd(-0), "$0.0000");
+		assert.equal(usd(Number.NaN), "$?");
+	});
+
+	test("the plan's steps join the summary line once the agent reported on any step", () => {
+		const s = summarize(callCosts([call(1), answer(1, 1, 0.1)]), undefined);
+		assert.equal(
+			summaryLine(s, { done: 1, total: 3, reported: 2 }),
+			"plan-stepdown: 1 call, $0.1000, 0 bumps, 1/3 steps done",
+		);
+		assert.equal(summaryLine(s, { done: 0, total: 3, reported: 0 }), "plan-stepdown: 1 call, $0.1000, 0 bumps");
+		assert.equal(summaryLine(s, { done: 0, total: 0, reported: 0 }), "plan-stepdown: 1 call, $0.1000, 0 bumps");
 	});
 
 	test("price is per million tokens", () => {

@@ -143,7 +143,7 @@ describe("stepdownReport", () => {
 			],
 			problems: ["ladder[2]: unknown model"],
 			lastCall: { v: 1, rung: 1, phase: "implementing", reason: "kickoff", model: "openai/gpt-5.4", thinking: "high" },
-			extra: ["cost table"],
+			costs: ["cost table"],
 		});
 		assert.match(text, /^plan-stepdown: mode implementing, cursor 1$/m);
 		assert.match(text, /^last call: rung 1 openai\/gpt-5\.4:high \(kickoff\)$/m);
@@ -157,7 +157,73 @@ describe("stepdownReport", () => {
 			text,
 			/✗ \/p\/\.pi\/plan-stepdown\.json \/tools\/plan: expected an array of non-empty strings, found 1/,
 		);
-		assert.match(text, /cost table$/);
+		assert.match(text, /^cost table$/m);
+	});
+
+	test("errors lead, then mode and cursor, ladder, steps and costs, then the config", () => {
+		const resolved = resolveConfig([
+			{ source: "/p/.pi/plan-stepdown.json", text: JSON.stringify({ tools: { plan: 1 } }) },
+		]);
+		const text = stepdownReport({
+			mode: "implementing",
+			autoApprove: false,
+			cursor: 2,
+			resolved,
+			rungs: [{ index: 0, label: "openai/gpt-5.5", thinking: "high" }],
+			problems: ["ladder[1]: unknown model"],
+			lastCall: undefined,
+			failure: { rung: 2, model: "p/m2", error: "500 boom" },
+			steps: ["plan: 0/1 steps done"],
+			costs: ["cost by rung (this branch):"],
+			protection: "plan-mode bash: parsed",
+		});
+		const at = (line: string | RegExp) => {
+			const i = text.split("\n").findIndex((l) => (typeof line === "string" ? l === line : line.test(l)));
+			assert.ok(i >= 0, `no ${line} in:\n${text}`);
+			return i;
+		};
+		const order = [
+			at("plan-stepdown errors:"),
+			at(/^ {2}✗ \/p\/\.pi\/plan-stepdown\.json \/tools\/plan: expected/),
+			at("  ✗ ladder[1]: unknown model"),
+			at("  ✗ the last call failed: rung 2 p/m2: 500 boom"),
+			at("plan-stepdown: mode implementing, cursor 2"),
+			at("ladder:"),
+			at("plan: 0/1 steps done"),
+			at("cost by rung (this branch):"),
+			at("plan-mode bash: parsed"),
+			at("config (value ← file that set it):"),
+		];
+		assert.deepEqual(
+			order,
+			[...order].sort((a, b) => a - b),
+		);
+		assert.equal(order[0], 0, "the errors come first");
+		const refused = stepdownReport({
+			mode: "off",
+			autoApprove: false,
+			cursor: 0,
+			resolved,
+			rungs: [],
+			problems: [],
+			lastCall: undefined,
+		});
+		assert.match(refused, /\(none: a config file with errors is not used; fix the errors above\)/);
+		assert.doesNotMatch(refused, /every call uses the model you had/);
+	});
+
+	test("no errors: the report starts with the mode", () => {
+		const text = stepdownReport({
+			mode: "off",
+			autoApprove: false,
+			cursor: 0,
+			resolved: resolveConfig([]),
+			rungs: [],
+			problems: [],
+			lastCall: undefined,
+		});
+		assert.match(text, /^plan-stepdown: mode off, cursor 0\n/);
+		assert.doesNotMatch(text, /errors/);
 	});
 
 	test("empty ladder is explained", () => {

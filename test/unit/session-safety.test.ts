@@ -99,6 +99,6 @@ describe("usage and cost are validated", () => {
 			cacheRead: 0,
 			cacheWrite: 0,
 		});
-		assert.match(costTable(s).join("\n"), /saved \$-5\.0000 \(n\/a\)/);
+		assert.match(costTable(s).join("\n"), /saved -\$5\.0000 \(n\/a\)/);
 	});
 });

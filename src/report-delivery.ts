@@ -1,0 +1,33 @@
+/**
+ * Where the `/stepdown` report goes, and keeping it away from the model. Pure.
+ *
+ * In the TUI it is a custom message in the chat (it stays in the scrollback and comes back on resume) that the
+ * `context` hook strips before every call: the model never reads it. RPC clients get it as a notify request (their own
+ * UI decides how long it stays); print mode prints it and JSON mode writes it to stderr, both without touching the
+ * session. While a run is working the TUI gets a notification instead: pi 0.73.1 would steer a message into the run.
+ */
+
+export const REPORT_TYPE = "plan-stepdown:report";
+
+export type ReportDelivery = "message" | "notify" | "stdout" | "stderr";
+
+export function reportDelivery(hasUI: boolean, mode: string | undefined, idle: boolean): ReportDelivery {
+	if (!hasUI) return mode === "json" ? "stderr" : "stdout";
+	return mode === "rpc" || !idle ? "notify" : "message";
+}
+
+/** The report as the chat shows it: a code block, so the TUI's markdown keeps its columns. */
+export const reportMessage = (text: string) => `\`\`\`\n${text}\n\`\`\``;
+
+interface MessageLike {
+	role: string;
+	customType?: string;
+}
+
+/** The messages without the reports, or undefined when there are none (pi then keeps its list untouched). */
+export function withoutReports<T extends MessageLike>(messages: readonly T[]): T[] | undefined {
+	if (!messages.some(isReport)) return undefined;
+	return messages.filter((m) => !isReport(m));
+}
+
+const isReport = (m: MessageLike) => m.role === "custom" && m.customType === REPORT_TYPE;
