@@ -36,7 +36,7 @@ export interface RouterHooks {
 	/** Runs right before the request (status line, session record). */
 	onStart(route: CallRoute): void;
 	/** Runs with the final message, before pi sees it: the place to queue work into the same run. */
-	onFinal(route: CallRoute, message: AssistantMessage): void;
+	onFinal(route: CallRoute, message: AssistantMessage, sent: Context["messages"]): void;
 	/** Scope for `before_provider_request`: the route of the call whose payload is being built. */
 	withPayloadScope<T>(route: CallRoute, fn: () => T): T;
 	/** A hook that threw after the answer was paid for: reported, the answer still reaches pi. */
@@ -98,7 +98,7 @@ async function pump(
 		if (final) {
 			// Queue work before pi sees the answer; a throw must not turn a paid answer into an error.
 			try {
-				hooks.onFinal(route, final);
+				hooks.onFinal(route, final, context.messages);
 			} catch (error) {
 				hooks.onHookError(error);
 			}

@@ -273,6 +273,80 @@ test("escalation: an edit whose old text is not found twice on the same file →
 	]);
 });
 
+test("escalation: a cheap rung's runaway output (thinking only, cut at the token limit) → one more turn on rung 0, and the run completes", async (t) => {
+	const small = { input: 10, output: 100 };
+	const { mock, sandbox, run } = await rig(t, [
+		{ text: PLAN_TEXT },
+		{ ...read("src/x.ts"), usage: small }, // 1
+		{ ...bash("cat src/x.ts"), usage: small }, // 2
+		{ ...write("hello.txt", "Hello\n"), usage: small }, // 3
+		{ thinking: "Let me think about this again and again…", stopReason: "length", usage: { input: 10, output: 9000 } }, // 4
+		bash("cat hello.txt"), // 0: the turn the extension added
+		{ text: "Done." }, // 1
+	]);
+	const r = await run(["-p", "Create hello.txt", "--plan-auto-approve"]);
+	assert.equal(r.code, 0, r.stderr);
+	assert.equal(r.stdout, "Done.\n");
+	const rungs = [0, 1, 2, 3, 4, 0, 1];
+	assert.deepEqual(wireLabels(mock.requests), labelled(rungs));
+	assert.match(
+		bodyText(mock.requests[5]),
+		/\[plan-stepdown runaway-output: 9000 output tokens, 90× the median 100, cut at the token limit\] Your last answer ended without a tool call/,
+	);
+	const cause = "9000 output tokens, 90× the median 100, cut at the token limit";
+	assert.deepEqual(reasons(sandbox), [
+		"0:planning",
+		"1:kickoff",
+		"2:step",
+		"3:step",
+		"4:step",
+		`0:escalation:runaway-output:${cause}`,
+		"1:step",
+	]);
+	const entries = onlySession(sandbox).entries;
+	assert.deepEqual(
+		assistantRecords(entries).map((a) => `${a.provider}/${a.model} ${a.stopReason}`),
+		[
+			"oai/gpt-big stop",
+			"oai/gpt-mid toolUse",
+			"ant/claude-sonnet-4-6 toolUse",
+			"chat/chat-tiny toolUse",
+			"chat/chat-tiny length",
+			"oai/gpt-big toolUse",
+			"oai/gpt-mid stop",
+		],
+	);
+	assert.equal(
+		entries.filter((e) => e.type === "custom_message" && e.customType === "plan-stepdown:continue").length,
+		1,
+	);
+	assert.match(r.stderr, /plan-stepdown: 7 calls, .*, 0 bumps, 1 escalation\n$/);
+
+	const report = await runPi(sandbox, ["-p", "-c", "/stepdown"], { extension: ".", timeoutMs: 20_000 });
+	assert.match(
+		report.stdout + report.stderr,
+		new RegExp(`escalations to rung 0:\\n {4}after runaway-output: ${cause}`),
+	);
+});
+
+test("escalation: runawayOutput 0 is off: the runaway answer ends the run as pi ends it", async (t) => {
+	const small = { input: 10, output: 100 };
+	const { mock, run } = await rig(
+		t,
+		[
+			{ text: PLAN_TEXT },
+			{ ...read("src/x.ts"), usage: small },
+			{ ...bash("cat src/x.ts"), usage: small },
+			{ ...write("hello.txt", "Hello\n"), usage: small },
+			{ thinking: "Again and again…", stopReason: "length", usage: { input: 10, output: 9000 } },
+		],
+		{ ...LADDER, escalation: { runawayOutput: 0 } },
+	);
+	const r = await run(["-p", "Create hello.txt", "--plan-auto-approve"]);
+	assert.deepEqual(wireLabels(mock.requests), labelled([0, 1, 2, 3, 4]));
+	assert.doesNotMatch(r.stderr, /escalation/);
+});
+
 // ---------------------------------------------------------------------------------------------
 // review on rung 0
 // ---------------------------------------------------------------------------------------------
