@@ -89,6 +89,9 @@ async function pump(
 		apiKey: auth.apiKey,
 		headers: auth.headers,
 		reasoning: route.thinking === "off" ? undefined : route.thinking,
+		// One HTTP attempt per pi attempt: the OpenAI and Anthropic SDKs' own retries sleep whatever retry-after says
+		// (an hour for a quota) before pi, and so the failover, ever sees the 429. pi's retry does the retrying.
+		maxRetries: 0,
 		onPayload: onPayload ? (payload, m) => hooks.withPayloadScope(route, () => onPayload(payload, m)) : undefined,
 	};
 	hooks.onStart(route);

@@ -39,11 +39,16 @@ interface Rig {
 	run(args: string[]): ReturnType<typeof runPi>;
 }
 
-async function rig(t: TestContext, script: MockScript, planConfig: unknown = LADDER): Promise<Rig> {
+async function rig(
+	t: TestContext,
+	script: MockScript,
+	planConfig: unknown = LADDER,
+	retry: object = FAST_RETRY_SETTINGS,
+): Promise<Rig> {
 	const mock = await startMockLlm({ providers: PROVIDERS, script });
 	const sandbox = makeSandbox({
 		mock,
-		settings: { ...USER_SETTINGS, ...FAST_RETRY_SETTINGS },
+		settings: { ...USER_SETTINGS, ...retry },
 		planConfig,
 		files: { "src/x.ts": "export const x = 1;\n" },
 	});
@@ -221,6 +226,29 @@ test("failover: a rung whose provider answers 429 every time → after the secon
 		report.stdout + report.stderr,
 		/failovers:\n {4}rung 1 → 2 \(ant\/claude-sonnet-4-6\): 429 rate-limit on rung 1 \(2 in a row\)/,
 	);
+});
+
+test("failover: a provider asking to wait an hour (retry-after: 3600) is not waited for: the other provider's rung answers", async (t) => {
+	const steps: MockAnswer[] = [write("hello.txt", "Hello\n"), { text: "Done." }];
+	let step = 0;
+	// pi's own retry is fast, the provider SDKs' retries are left at pi's defaults (they would honour retry-after).
+	const { mock, sandbox, run } = await rig(
+		t,
+		(req) => {
+			if (req.model === "gpt-big") return { text: PLAN_TEXT };
+			if (req.model === "gpt-mid") return { ...RATE_LIMITED, retryAfterSeconds: 3600 };
+			return steps[step++] ?? { text: "Done." };
+		},
+		LADDER,
+		{ retry: { enabled: true, maxRetries: 3, baseDelayMs: 20 } },
+	);
+	const r = await run(["-p", "Create hello.txt", "--plan-auto-approve"]);
+	assert.equal(r.code, 0, r.stderr);
+	assert.equal(r.stdout, "Done.\n");
+	// One HTTP attempt per pi attempt: no SDK-internal retry of rung 1 (it would sleep the hour first).
+	assert.deepEqual(wireLabels(mock.requests), labelled([0, 1, 1, 2, 2]));
+	assert.match((failovers(sandbox)[3] as { cause: string }).cause, /^429 rate-limit on rung 1 \(2 in a row\)$/);
+	assert.equal(readFileSync(join(sandbox.projectDir, "hello.txt"), "utf8"), "Hello\n");
 });
 
 test("failover: a rung that failed over cools down: a later bump to it goes to the fallback instead", async (t) => {
