@@ -44,9 +44,28 @@ interface Rule {
 const NOT_FOUND = /Could not find (the exact text|edits\[\d+\]) in /;
 const DETAIL_CHARS = 200;
 
+/** Programs whose exit code 1 answers "no match" rather than reporting a failure. */
+const SEARCHES = new Set(["grep", "egrep", "fgrep", "rg", "ag", "ack"]);
+
+/**
+ * A bash command whose last stage is a search that found nothing (exit code 1, or no code known): an answer, not a
+ * failure (`npm run check | grep "error TS"` finding no errors, three greps for a name that is not there).
+ */
+export function isNoMatch(command: string | undefined, errorText: string | undefined): boolean {
+	if (command === undefined) return false;
+	const stages = command.split(/&&|\|\||[;|\n]/).filter((p) => p.trim().length > 0);
+	const words = (stages.at(-1) ?? "").trim().split(/\s+/);
+	const program = words.find((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w))?.replace(/^.*\//, "");
+	if (!program || !SEARCHES.has(program)) return false;
+	const code = /exited with code (\d+)/.exec(errorText ?? "")?.[1];
+	return code === undefined || code === "1";
+}
+
+const failedResult = (r: ResultSeen, call: CallToolCall | undefined) =>
+	r.isError && !(r.toolName === "bash" && isNoMatch(call?.command, r.errorText));
 const succeeded = (seen: Seen, ...tools: string[]) =>
-	seen.at === "result" && !seen.result.isError && tools.includes(seen.result.toolName);
-const failed = (seen: Seen) => (seen.at === "result" && seen.result.isError ? seen : undefined);
+	seen.at === "result" && !failedResult(seen.result, seen.call) && tools.includes(seen.result.toolName);
+const failed = (seen: Seen) => (seen.at === "result" && failedResult(seen.result, seen.call) ? seen : undefined);
 
 export const ESCALATION_RULES: readonly Rule[] = [
 	{
@@ -80,7 +99,7 @@ export const ESCALATION_RULES: readonly Rule[] = [
 			const detail = f.call?.command ?? f.call?.path ?? "";
 			return { key: "", tool: f.result.toolName, detail: detail.slice(0, DETAIL_CHARS) };
 		},
-		clears: (s) => (s.at === "result" && !s.result.isError ? "all" : undefined),
+		clears: (s) => (s.at === "result" && !failedResult(s.result, s.call) ? "all" : undefined),
 	},
 	{
 		kind: "edit-not-found",

@@ -266,7 +266,7 @@ export function toCallMessages(messages: readonly AgentMessageLike[]): CallMessa
 				toolCallId: m.toolCallId ?? "",
 				toolName: m.toolName ?? "",
 				isError: m.isError === true,
-				errorText: m.isError === true ? textOf(m.content).slice(0, ERROR_TEXT_CHARS) : undefined,
+				errorText: m.isError === true ? clip(textOf(m.content)) : undefined,
 			});
 		} else if (m.role !== "system") {
 			// user, custom, bashExecution, compaction and branch summaries all reach the model as user turns
@@ -328,8 +328,16 @@ function toolCallsOf(content: unknown): CallToolCall[] {
 	return calls;
 }
 
-/** Enough of a failed tool's output to tell "old text not found" from other failures, without copying whole logs. */
-const ERROR_TEXT_CHARS = 300;
+/**
+ * Enough of a failed tool's output to tell "old text not found" (its start) and bash's exit code (its end) from other
+ * failures, without copying whole logs.
+ */
+const ERROR_HEAD_CHARS = 240;
+const ERROR_TAIL_CHARS = 60;
+const clip = (text: string) =>
+	text.length <= ERROR_HEAD_CHARS + ERROR_TAIL_CHARS
+		? text
+		: `${text.slice(0, ERROR_HEAD_CHARS)}…${text.slice(-ERROR_TAIL_CHARS)}`;
 
 function textOf(content: unknown): string {
 	if (typeof content === "string") return content;

@@ -4,6 +4,7 @@ import {
 	type EscalationRules,
 	escalationTracker,
 	type FinalSeen,
+	isNoMatch,
 	runawayOf,
 	runawayOutput,
 	segmentOutputs,
@@ -314,11 +315,19 @@ describe("toCallMessages keeps what the rules need", () => {
 		]);
 	});
 
-	test("a long error keeps only its head", () => {
+	test("a long error keeps its head and its tail (bash's exit code), not the whole log", () => {
 		const [m] = toCallMessages([
-			{ role: "toolResult", toolCallId: "b", toolName: "bash", isError: true, content: "x".repeat(10_000) },
+			{
+				role: "toolResult",
+				toolCallId: "b",
+				toolName: "bash",
+				isError: true,
+				content: `${"x".repeat(10_000)}\n\nCommand exited with code 2`,
+			},
 		]);
-		assert.equal(m.role === "toolResult" ? m.errorText?.length : -1, 300);
+		const text = m.role === "toolResult" ? (m.errorText ?? "") : "";
+		assert.equal(text.length, 301);
+		assert.match(text, /^x{240}…x*\n\nCommand exited with code 2$/);
 	});
 
 	test("stableJson sorts nested keys, keeps arrays in order", () => {
@@ -447,5 +456,47 @@ describe("runaway output: a cheaper rung's answer with far more output than the 
 		}
 		assert.deepEqual(toCallMessages([{ role: "user", content: "plain" }]), [{ role: "user", kickoff: false }]);
 		assert.match(runawayText("a ] b"), /^\[plan-stepdown runaway-output: a \) b\] /, "a bracket cannot end it early");
+	});
+});
+
+describe("a search that found nothing is an answer, not a failure", () => {
+	const cases: [string, string | undefined, boolean][] = [
+		["grep -n console src/theme.ts", "(no output)\n\nCommand exited with code 1", true],
+		["grep -n console src/theme.ts", undefined, true], // no code known (the traces)
+		["grep -n console missing.ts", "grep: missing.ts: No such file or directory\n\nCommand exited with code 2", false],
+		['npm run check 2>&1 | grep "error TS"', "(no output)\n\nCommand exited with code 1", true],
+		["cd pkg && LC_ALL=C /usr/bin/rg -n foo", "Command exited with code 1", true],
+		["grep -c x a | wc -l", "Command exited with code 1", false], // the last stage decides
+		["npm test", "Command exited with code 1", false],
+		["git grep foo", "Command exited with code 1", false],
+	];
+	for (const [command, errorText, expected] of cases) {
+		test(`${command} (${errorText?.slice(-9) ?? "no code"}) → ${expected ? "no match" : "a failure"}`, () => {
+			assert.equal(isNoMatch(command, errorText), expected);
+		});
+	}
+
+	test("three greps that find nothing do not escalate; three that fail do", () => {
+		const none = (p: string): Tool => ({
+			name: "bash",
+			args: { command: `grep -n x ${p}` },
+			isError: true,
+			errorText: "(no output)\n\nCommand exited with code 1",
+		});
+		assert.deepEqual(compact(decisions([[none("a")], [none("b")], [none("c")]])).at(-1), "1:bump");
+		const broken = (p: string): Tool => ({
+			...none(p),
+			errorText: `grep: ${p}: No such file\n\nCommand exited with code 2`,
+		});
+		assert.deepEqual(
+			compact(decisions([[broken("a")], [broken("b")], [broken("c")]])).at(-1),
+			"0:escalation:failures-in-a-row",
+		);
+		const same: Tool = none("a");
+		assert.deepEqual(
+			compact(decisions([[same], [same]], { sameToolCall: 0 })).at(-1),
+			"1:bump",
+			"not the same failing bash",
+		);
 	});
 });
