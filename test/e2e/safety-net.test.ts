@@ -44,13 +44,14 @@ async function rig(
 	script: MockScript,
 	planConfig: unknown = LADDER,
 	retry: object = FAST_RETRY_SETTINGS,
+	files: Record<string, string> = {},
 ): Promise<Rig> {
 	const mock = await startMockLlm({ providers: PROVIDERS, script });
 	const sandbox = makeSandbox({
 		mock,
 		settings: { ...USER_SETTINGS, ...retry },
 		planConfig,
-		files: { "src/x.ts": "export const x = 1;\n" },
+		files: { "src/x.ts": "export const x = 1;\n", ...files },
 	});
 	const before = settingsBytes(sandbox);
 	t.after(async () => {
@@ -107,21 +108,28 @@ test("escalation: a cheap rung reading the same file three times → the 4th cal
 	assert.match(r.stderr, /plan-stepdown: 7 calls, .*, 0 bumps, 1 escalation\n$/);
 });
 
-test("escalation: the same failing bash command twice → rung 0 instead of the failed-bash bump to rung 1", async (t) => {
-	const failing = "ls /nonexistent-stepdown-dir";
-	const { mock, sandbox, run } = await rig(t, [
-		{ text: PLAN_TEXT },
-		bash(failing), // 1: fails
-		write("a.txt", "a\n"), // 1: bump (failed bash)
-		bash(failing), // 2: fails again
-		write("b.txt", "b\n"), // 0: escalation
-		{ text: "Done." }, // 1
-	]);
+test("escalation: the same failing `npm test` twice → rung 0 instead of the failed-bash bump to rung 1", async (t) => {
+	const failing = "npm test";
+	const failingTests = { scripts: { test: 'node -e "process.exit(1)"' } };
+	const { mock, sandbox, run } = await rig(
+		t,
+		[
+			{ text: PLAN_TEXT },
+			bash(failing), // 1: fails
+			write("a.txt", "a\n"), // 1: bump (failed bash)
+			bash(failing), // 2: fails again
+			write("b.txt", "b\n"), // 0: escalation
+			{ text: "Done." }, // 1
+		],
+		LADDER,
+		FAST_RETRY_SETTINGS,
+		{ "package.json": JSON.stringify(failingTests) },
+	);
 	const r = await run(["-p", "Create the files", "--plan-auto-approve"]);
 	assert.equal(r.code, 0, r.stderr);
 	const rungs = [0, 1, 1, 2, 0, 1];
 	assert.deepEqual(wireLabels(mock.requests), labelled(rungs));
-	assert.match(mock.requests[4].toolResults[0]?.text ?? "", /No such file|cannot access/, "the failure reached rung 0");
+	assert.match(mock.requests[4].toolResults[0]?.text ?? "", /exited with code 1/, "the failure reached rung 0");
 	assert.deepEqual(reasons(sandbox), [
 		"0:planning",
 		"1:kickoff",
