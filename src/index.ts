@@ -17,10 +17,19 @@ import {
 	resolveConfig,
 	SCHEMA_FILE,
 } from "./config.ts";
+import { runawayOf } from "./escalation.ts";
 import { type Host, type HostDeps, hasVirtualModels } from "./host.ts";
 import { createPi0Host } from "./host-pi0.ts";
 import { createPi1Host } from "./host-pi1.ts";
-import { type Decision, KICKOFF_TEXT, KICKOFF_TYPE, REVIEW_MARKER } from "./ladder.ts";
+import {
+	type Decision,
+	KICKOFF_TEXT,
+	KICKOFF_TYPE,
+	REVIEW_MARKER,
+	REVIEW_TYPE,
+	RUNAWAY_TYPE,
+	runawayText,
+} from "./ladder.ts";
 import { rewriteForRoute } from "./payload-hook.ts";
 import {
 	planBashBlockReason,
@@ -121,7 +130,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			if (typeof route === "string" || !stepped) return route;
 			return { ...route, ladderRung: decision.rung, why: stepped.why };
 		},
-		final: (route, message: Pick<AssistantMessage, "stopReason" | "content">) =>
+		final: (route, message: Pick<AssistantMessage, "stopReason" | "content" | "usage">, sent) =>
 			dispatch({
 				type: "final",
 				phase: route.decision.phase,
@@ -132,6 +141,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 				rung: route.decision.rung,
 				reviewEnabled: resolved.config.review.enabled,
 				headless: ctxRef?.hasUI !== true,
+				runaway: runawayOf(resolved.config.escalation.runawayOutput, message, sent),
 			}).catch(report),
 		report,
 	};
@@ -186,7 +196,12 @@ export default function planStepdown(pi: ExtensionAPI): void {
 					{ triggerTurn: true },
 				);
 			case "review":
-				return host.reviewInRun(`${REVIEW_MARKER} ${resolved.config.review.prompt}${progress.openStepsNote()}`);
+				return host.turnInRun(
+					REVIEW_TYPE,
+					`${REVIEW_MARKER} ${resolved.config.review.prompt}${progress.openStepsNote()}`,
+				);
+			case "runaway":
+				return host.turnInRun(RUNAWAY_TYPE, runawayText(effect.trigger.detail));
 			case "offer-approval":
 				if (ctx) void offerApproval(ctx).catch(report);
 				return undefined;

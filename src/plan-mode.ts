@@ -15,6 +15,7 @@
  * | plan command                  | unusable, or a run is implementing        | refused (exit 2 headless)                       |
  * | call                          | every routed call                         | cursor = its rung; loop calls recorded          |
  * | final answer while planning   | auto-approve, a text answer               | implementing, kickoff inside the same run       |
+ * | final answer, implementing    | a cheap rung ran away / ended the plan    | a turn on rung 0: continue / review             |
  * | run end                       | implementing / planning                   | cursor 0 (a failed call keeps it); dialog       |
  * | approval                      | start / refine / cancel / dismissed       | implementing + kickoff / refine / off / note    |
  * | off command, model picked     | any                                       | off: the user's tools and model back            |
@@ -60,6 +61,8 @@ export interface PlanModeState {
 	unusable?: string;
 	/** The review on rung 0: armed by the approved plan's kickoff, done once sent; cleared when the run ends. */
 	review?: "armed" | "done";
+	/** Turns on rung 0 added after runaway outputs in the running run (at most RUNAWAY_TURNS_PER_RUN). */
+	runaways?: number;
 }
 
 export const INITIAL_STATE: PlanModeState = { mode: "off", autoApprove: false, cursor: 0, running: false };
@@ -138,6 +141,8 @@ export type PlanModeEvent =
 			reviewEnabled?: boolean;
 			/** No UI: an auto-approved plan is printed to stderr before it is implemented. */
 			headless?: boolean;
+			/** The runaway-output rule fired on this answer (escalation.ts), with its cause. */
+			runaway?: Trigger;
 	  }
 	| { type: "run-start" }
 	/** A prompt typed or sent (not an extension command). */
@@ -168,6 +173,8 @@ export type Effect =
 	| { type: "offer-approval" }
 	/** One review turn on rung 0, inside the running run. */
 	| { type: "review" }
+	/** One turn on rung 0 inside the running run after a runaway output, asking the model to continue. */
+	| { type: "runaway"; trigger: Trigger }
 	/** A user message: the /plan task, or the refine feedback (queued as a follow-up). */
 	| { type: "prompt"; text: string; followUp: boolean }
 	| { type: "summary" };
@@ -478,7 +485,7 @@ function onFinal(state: PlanModeState, event: Extract<PlanModeEvent, { type: "fi
 		state.autoApprove &&
 		event.stopReason === "stop" &&
 		event.hasText;
-	if (!approves) return reviewAfter(state, event);
+	if (!approves) return runawayAfter(state, event) ?? reviewAfter(state, event);
 	const next: PlanModeState = { ...state, mode: "implementing", review: "armed" };
 	const shown: Effect[] = event.headless
 		? [{ type: "say", text: approvedText(event.text ?? ""), level: "warning" }]
@@ -493,6 +500,26 @@ function onFinal(state: PlanModeState, event: Extract<PlanModeEvent, { type: "fi
 			{ type: "tools", names: implementationTools(tools) },
 		],
 	};
+}
+
+/** Bounds the cost of a cheap rung that keeps running away: after this many turns in one run, pi ends it. */
+export const RUNAWAY_TURNS_PER_RUN = 3;
+
+/**
+ * A cheaper rung's answer ran away (no tool call, no final answer, far more output than the segment's median): pi
+ * would end the run there, so one more turn on rung 0 continues it. Rung 0's own answers are not continued.
+ */
+function runawayAfter(state: PlanModeState, event: Extract<PlanModeEvent, { type: "final" }>): Step | undefined {
+	const runaways = state.runaways ?? 0;
+	const continues =
+		event.runaway !== undefined &&
+		state.mode === "implementing" &&
+		event.loop &&
+		event.phase === "implementing" &&
+		(event.rung ?? 0) !== 0 &&
+		runaways < RUNAWAY_TURNS_PER_RUN;
+	if (!continues || !event.runaway) return undefined;
+	return { state: { ...state, runaways: runaways + 1 }, effects: [{ type: "runaway", trigger: event.runaway }] };
 }
 
 /**
@@ -517,7 +544,7 @@ const failedStop = (stop: string | undefined) => stop === "error" || stop === "a
 
 function onRunEnd(state: PlanModeState, event: Extract<PlanModeEvent, { type: "run-end" }>): Step {
 	const failed = failedStop(event.lastStopReason);
-	const { review: _done, ...rest } = state;
+	const { review: _done, runaways: _turns, ...rest } = state;
 	const ended: PlanModeState = { ...rest, running: false };
 	if (state.mode === "implementing") {
 		// Control is back with the user: the top of the ladder, unless the last call failed (kept for resume).

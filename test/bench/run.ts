@@ -4,6 +4,7 @@
  */
 import { readFileSync } from "node:fs";
 import { arch, availableParallelism, cpus, loadavg, release, totalmem, type } from "node:os";
+import { type SafetyRow, safetySection } from "./escalation-replay.ts";
 import {
 	type DecideRow,
 	type HookBreakdown,
@@ -92,10 +93,12 @@ export interface BenchResults {
 	};
 	/** Every trace × bench ladder: per-call, cache-aware and the limit. */
 	stepping: SteppingRow[];
+	/** Every real trace × bench ladder: escalation fires, their verdicts, and what escalation and review cost. */
+	safety: SafetyRow[];
 	targets: Target[];
 	durationMs: number;
 	/** Wall-clock ms per part of the bench. */
-	phaseMs: Record<"rewrite" | "decide" | "startup" | "trace" | "stepping", number>;
+	phaseMs: Record<"rewrite" | "decide" | "startup" | "trace" | "stepping" | "safety", number>;
 }
 
 const packageVersion = (name: string) =>
@@ -216,6 +219,31 @@ export function steppingTargets(rows: readonly SteppingRow[]): Target[] {
 	return out;
 }
 
+/** Fires do not depend on the ladder: one row per trace. */
+const perTrace = (rows: readonly SafetyRow[]) =>
+	rows.filter((x, i) => rows.findIndex((y) => y.trace === x.trace) === i);
+
+/** Issue 12: work that is progressing escalates about once per 100 calls at most; every fire has a verdict. */
+export function safetyTargets(rows: readonly SafetyRow[]): Target[] {
+	const traces = perTrace(rows);
+	if (traces.length === 0) return [];
+	const sum = (by: (x: SafetyRow) => number) => traces.reduce((a, x) => a + by(x), 0);
+	const calls = sum((x) => x.calls);
+	const progressing = sum((x) => x.progressing);
+	const unclassified = sum((x) => x.unclassified);
+	const rate = (progressing / calls) * 100;
+	return [
+		{
+			id: "escalation-false-alarms",
+			description:
+				"escalations of work that was progressing (false alarms, by the verdicts in escalation-verdicts.json), per 100 implementation calls of the real traces",
+			target: "≤ 1 per 100; every fire classified",
+			value: `${rate.toFixed(2)} per 100 (${progressing} of ${calls} calls; ${sum((x) => x.stuck)} stuck, ${unclassified} unclassified)`,
+			met: rate <= 1 && unclassified === 0,
+		},
+	];
+}
+
 export function targets(r: Omit<BenchResults, "targets" | "durationMs" | "phaseMs">): Target[] {
 	const out: Target[] = [];
 	const worst = r.rewrite.reduce((a, b) => (b.ratioPct > a.ratioPct ? b : a), r.rewrite[0] as RewriteRow);
@@ -256,6 +284,7 @@ export function targets(r: Omit<BenchResults, "targets" | "durationMs" | "phaseM
 		});
 	}
 	out.push(...steppingTargets(r.stepping));
+	out.push(...safetyTargets(r.safety));
 	for (const run of r.trace.runs) {
 		out.push({
 			id: `trace-${run.ladder}`,
@@ -272,7 +301,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
 	const started = performance.now();
 	const loadAtStart = load();
 	const log = opts.log ?? (() => {});
-	const phaseMs = { rewrite: 0, decide: 0, startup: 0, trace: 0, stepping: 0 };
+	const phaseMs = { rewrite: 0, decide: 0, startup: 0, trace: 0, stepping: 0, safety: 0 };
 	let mark = performance.now();
 	const phase = (name: keyof typeof phaseMs) => {
 		const now = performance.now();
@@ -326,11 +355,15 @@ export async function runBench(opts: BenchOptions): Promise<BenchResults> {
 		startup,
 		trace: traceSection(),
 		stepping: [] as SteppingRow[],
+		safety: [] as SafetyRow[],
 	};
 	phase("trace");
 	log("stepping: every trace × ladder, both modes and the limit …");
 	partial.stepping = steppingSection(undefined, undefined, opts.limitWidth);
 	phase("stepping");
+	log("safety net: escalation fires and the cost of escalation and review on every real trace × ladder …");
+	partial.safety = safetySection();
+	phase("safety");
 	return { ...partial, targets: targets(partial), durationMs: Math.round(performance.now() - started), phaseMs };
 }
 
@@ -482,6 +515,8 @@ export function formatReport(r: BenchResults): string {
 	out.push("");
 	out.push(...steppingReport(r.stepping));
 	out.push("");
+	out.push(...safetyReport(r.safety));
+	out.push("");
 	out.push("targets");
 	out.push(
 		...table(
@@ -514,5 +549,47 @@ export function steppingReport(rows: readonly SteppingRow[]): string[] {
 		).map((line) => `   ${line}`),
 	);
 	out.push("   * beam search capped: an upper bound of the limit");
+	return out;
+}
+
+const fireList = (fires: Record<string, number>) =>
+	Object.entries(fires)
+		.map(([k, n]) => `${k} ${n}`)
+		.join(", ") || "none";
+
+export function safetyReport(rows: readonly SafetyRow[]): string[] {
+	const out = [
+		"5. safety net: escalation fires per 100 implementation calls (verdicts: stuck / progressing = false alarm / unclassified)",
+	];
+	out.push(
+		...table(
+			["trace", "calls", "fires", "/100", "stuck", "false alarms", "/100", "by rule"],
+			perTrace(rows).map((x) => [
+				x.trace,
+				String(x.calls),
+				String(x.stuck + x.progressing + x.unclassified),
+				x.firesPer100.toFixed(1),
+				String(x.stuck),
+				String(x.progressing) + (x.unclassified ? ` (+${x.unclassified} unclassified)` : ""),
+				x.falseAlarmsPer100.toFixed(1),
+				fireList(x.fires),
+			]),
+			[false, true, true, true, true, true, true, false],
+		).map((line) => `   ${line}`),
+	);
+	out.push("   what the safety net adds to per-call stepping (whole session, $; the trace as pi would record it)");
+	out.push(
+		...table(
+			["trace", "ladder", "without", "escalation", "review (est.)"],
+			rows.map((x) => [
+				x.trace,
+				x.ladder,
+				usd(x.base),
+				`${x.escalation >= 0 ? "+" : "−"}${usd(Math.abs(x.escalation))} (${signed(x.escalationPct)})`,
+				x.reviewCalls ? `+${usd(x.review)} (${signed(x.reviewPct)}, ${x.reviewCalls} call)` : "none (no plan)",
+			]),
+			[false, false, true, true, true],
+		).map((line) => `   ${line}`),
+	);
 	return out;
 }

@@ -84,6 +84,13 @@ describe("createRouter", () => {
 		assert.deepEqual(log, ["start 2", "final stop"]);
 	});
 
+	test("one HTTP attempt per pi attempt: the provider SDK's own retries (which sleep any retry-after) are off", async () => {
+		seen.length = 0;
+		faux.setResponses([reply("x")]);
+		await run(hooks().h, { maxRetries: 5 });
+		assert.equal(seen[0].options?.maxRetries, 0);
+	});
+
 	test("implementing: all tools, the planning block dropped", async () => {
 		seen.length = 0;
 		faux.setResponses([reply("x")]);
