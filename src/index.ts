@@ -35,9 +35,12 @@ import {
 import { probeSandbox } from "./plan-sandbox.ts";
 import { lastAnswer, PROGRESS_TOOL } from "./plan-steps.ts";
 import { createProgress } from "./progress-tool.ts";
+import { registryPrices } from "./replay.ts";
 import { rungViews, statusFor, stepdownReport } from "./report.ts";
 import { callThinking, type LadderResolution, resolveLadder, routeCall } from "./resolve.ts";
+import type { SessionFileEntry } from "./session-reader.ts";
 import { CALL_TYPE, restoreState, STATE_TYPE, SUMMARY_TYPE } from "./state.ts";
+import { parseStepdownArgs, replayCommand, replayConfigPath, type StepdownCommand } from "./stepdown-command.ts";
 import { type StepEntry, stepLive } from "./stepping.ts";
 
 const STATUS_KEY = "plan-stepdown";
@@ -223,6 +226,35 @@ export default function planStepdown(pi: ExtensionAPI): void {
 		return dispatch({ type: "approval", choice: picked, planText: lastAnswer(ctx.sessionManager.getBranch()) });
 	};
 
+	const answer = (ctx: ExtensionContext, text: string) => {
+		if (ctx.hasUI) ctx.ui.notify(text, "info");
+		// JSON mode: stdout is pi's event stream, the report goes to stderr. Print mode: the report is the answer.
+		else if (outputMode(process.argv) === "json") process.stderr.write(`${text}\n`);
+		else writeRealStdout(`${text}\n`);
+	};
+
+	/** `/stepdown replay [FILE]`: the branch priced on another config; reads the session, never writes to it. */
+	const stepdownReplay = (ctx: ExtensionContext, command: Exclude<StepdownCommand, { kind: "report" }>) => {
+		const out =
+			command.kind === "invalid"
+				? { ok: false, lines: [`/stepdown: ${command.message}`] }
+				: replayCommand(
+						ctx.sessionManager.getBranch() as SessionFileEntry[],
+						command.file
+							? resolveConfig(readLayers(getAgentDir(), ctx.cwd, replayConfigPath(command.file, ctx.cwd)))
+							: resolved,
+						registryPrices(ctx.modelRegistry),
+						{
+							stepping: command.stepping,
+							sessionThinking: pi.getThinkingLevel(),
+							label: command.file ?? "this config",
+						},
+					);
+		if (out.ok) return answer(ctx, out.lines.join("\n"));
+		say(ctx, out.lines.join("\n"), "error");
+		if (!ctx.hasUI) process.exitCode = 2;
+	};
+
 	const restored = (ctx: ExtensionContext) => restoreState(ctx.sessionManager.getBranch());
 
 	// ---------------------------------------------------------------- lifecycle
@@ -331,10 +363,13 @@ export default function planStepdown(pi: ExtensionAPI): void {
 	});
 
 	pi.registerCommand("stepdown", {
-		description: "Show plan-stepdown's config, ladder, cursor and cost so far",
-		handler: async (_args, ctx) => {
+		description:
+			"Show plan-stepdown's config, ladder, cursor and cost so far; /stepdown replay [FILE]: price this branch on another config",
+		handler: async (args, ctx) => {
 			ctxRef = ctx;
 			loadConfig(ctx);
+			const command = parseStepdownArgs(args);
+			if (command.kind !== "report") return stepdownReplay(ctx, command);
 			const { rungs, problems } = ladder();
 			const summary = accountingSummary(ctx.sessionManager.getBranch(), resolved.config, ctx.modelRegistry);
 			const text = stepdownReport({
@@ -349,10 +384,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 				protection: protectionNote(protection()),
 				extra: [...progress.lines(), ...(summary.calls > 0 ? summary.table : [])],
 			});
-			if (ctx.hasUI) ctx.ui.notify(text, "info");
-			// JSON mode: stdout is pi's event stream, the report goes to stderr. Print mode: the report is the answer.
-			else if (outputMode(process.argv) === "json") process.stderr.write(`${text}\n`);
-			else writeRealStdout(`${text}\n`);
+			answer(ctx, text);
 		},
 	});
 
