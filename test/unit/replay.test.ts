@@ -5,10 +5,11 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { ladderAdvice } from "../../src/advice.ts";
 import { resolveConfig } from "../../src/config.ts";
+import { KICKOFF_TYPE } from "../../src/ladder.ts";
 import { registryPrices, replayBranch, replayLines } from "../../src/replay.ts";
 import { main, parseCliArgs, piAiPrices } from "../../src/replay-cli.ts";
 import type { Config } from "../../src/schema.ts";
-import { currentBranch, parseSession, sessionCalls } from "../../src/session-reader.ts";
+import { currentBranch, parseSession, type SessionFileEntry, sessionCalls } from "../../src/session-reader.ts";
 import { rungCacheFromBranch } from "../../src/stepping.ts";
 
 const fixture = (name: string) => new URL(`../fixtures/pi-sessions/${name}`, import.meta.url);
@@ -126,6 +127,58 @@ describe("replayBranch", () => {
 			"oai/gpt-small:medium",
 		]);
 		assert.deepEqual(state.recentLadder, [0, 0, 1, 2, 3, 4, 4]);
+	});
+
+	test("a mode change written while a call is in flight: that call keeps its cache, the next calls get a new prefix", () => {
+		let at = 0;
+		const state = (mode: string): SessionFileEntry => ({
+			type: "custom",
+			customType: "plan-stepdown:state",
+			data: { v: 1, mode, autoApprove: true },
+		});
+		const call = (phase: "planning" | "implementing"): SessionFileEntry => ({
+			type: "custom",
+			customType: "plan-stepdown:call",
+			data: { v: 1, rung: 0, phase, reason: phase === "planning" ? "planning" : "step", model: "m", thinking: "t" },
+		});
+		// The mock's usage: nothing read from cache, so only the replay's own cache model decides the hits.
+		const answer = (prompt: number, tool: boolean): SessionFileEntry => ({
+			type: "message",
+			message: {
+				role: "assistant",
+				stopReason: tool ? "toolUse" : "stop",
+				timestamp: (at += 10_000),
+				content: tool ? [{ type: "toolCall", id: `c${at}`, name: "bash", arguments: { command: `ls ${at}` } }] : [],
+				usage: { input: prompt, output: 100, cacheRead: 0, cacheWrite: 0 },
+			},
+		});
+		const result = (): SessionFileEntry => ({ type: "message", message: { role: "toolResult", toolCallId: `c${at}` } });
+		const branch = (inFlight: boolean): SessionFileEntry[] => {
+			at = 0;
+			return [
+				state("planning"),
+				{ type: "message", message: { role: "user", content: "task" } },
+				call("planning"),
+				answer(10_000, true),
+				result(),
+				call("planning"),
+				...(inFlight ? [state("implementing"), answer(12_000, false)] : [answer(12_000, false), state("implementing")]),
+				{ type: "custom_message", customType: KICKOFF_TYPE },
+				call("implementing"),
+				answer(13_000, true),
+				result(),
+				call("implementing"),
+				answer(14_000, false),
+			];
+		};
+		for (const stepping of ["per-call", "cache-aware"] as const) {
+			const inFlight = replayBranch(branch(true), OPENAI, prices, { stepping });
+			const after = replayBranch(branch(false), OPENAI, prices, { stepping });
+			assert.deepEqual(inFlight.rungs, [0, 0, 1, 2]);
+			assert.equal(inFlight.perRung[0]?.cacheRead, 10_000, "the last planning answer reads the planning prefix");
+			assert.equal(inFlight.perRung[1]?.cacheRead, 0, "the kickoff starts a new prefix");
+			assert.deepEqual(inFlight, after);
+		}
 	});
 
 	test("a ladder it cannot price says so", () => {
