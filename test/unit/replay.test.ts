@@ -142,16 +142,19 @@ describe("replayBranch", () => {
 			data: { v: 1, rung: 0, phase, reason: phase === "planning" ? "planning" : "step", model: "m", thinking: "t" },
 		});
 		// The mock's usage: nothing read from cache, so only the replay's own cache model decides the hits.
-		const answer = (prompt: number, tool: boolean): SessionFileEntry => ({
-			type: "message",
-			message: {
-				role: "assistant",
-				stopReason: tool ? "toolUse" : "stop",
-				timestamp: (at += 10_000),
-				content: tool ? [{ type: "toolCall", id: `c${at}`, name: "bash", arguments: { command: `ls ${at}` } }] : [],
-				usage: { input: prompt, output: 100, cacheRead: 0, cacheWrite: 0 },
-			},
-		});
+		const answer = (prompt: number, tool: boolean): SessionFileEntry => {
+			at += 10_000;
+			return {
+				type: "message",
+				message: {
+					role: "assistant",
+					stopReason: tool ? "toolUse" : "stop",
+					timestamp: at,
+					content: tool ? [{ type: "toolCall", id: `c${at}`, name: "bash", arguments: { command: `ls ${at}` } }] : [],
+					usage: { input: prompt, output: 100, cacheRead: 0, cacheWrite: 0 },
+				},
+			};
+		};
 		const result = (): SessionFileEntry => ({ type: "message", message: { role: "toolResult", toolCallId: `c${at}` } });
 		const branch = (inFlight: boolean): SessionFileEntry[] => {
 			at = 0;
