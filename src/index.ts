@@ -7,6 +7,7 @@ import type { AssistantMessage, ModelThinkingLevel } from "@mariozechner/pi-ai";
 import type { ExtensionAPI, ExtensionCommandContext, ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { getAgentDir } from "@mariozechner/pi-coding-agent";
 import { accountingSummary, summaryLine } from "./accounting.ts";
+import { adviceData, adviceLine, ladderAdvice } from "./advice.ts";
 import { outputMode, swallowedValue, within, writeRealStdout } from "./cli.ts";
 import { formatIssue, type ResolvedConfig, readLayers, resolveConfig } from "./config.ts";
 import { type Host, type HostDeps, hasVirtualModels } from "./host.ts";
@@ -202,12 +203,27 @@ export default function planStepdown(pi: ExtensionAPI): void {
 		process.exitCode = 2;
 	};
 
+	/** Which rungs did not pay on this branch, replayed on the configured ladder (advice.ts). */
+	const adviceFor = (ctx: ExtensionContext) =>
+		ladderAdvice(
+			ctx.sessionManager.getBranch() as SessionFileEntry[],
+			resolved.config,
+			registryPrices(ctx.modelRegistry),
+			{
+				sessionThinking: pi.getThinkingLevel(),
+			},
+		);
+
 	const writeSummary = (ctx: ExtensionContext) => {
 		const summary = accountingSummary(ctx.sessionManager.getBranch(), resolved.config, ctx.modelRegistry);
 		if (summary.calls === 0) return;
+		const advice = adviceFor(ctx);
+		// The summary stays the last line (what scripts read); the advice, when there is any, comes just before it.
+		const line = adviceLine(advice);
+		if (line) process.stderr.write(`${line}\n`);
 		process.stderr.write(`${summaryLine(summary)}\n`);
 		const { table: _text, ...data } = summary;
-		pi.appendEntry(SUMMARY_TYPE, { v: 1, ...data, steps: progress.data() });
+		pi.appendEntry(SUMMARY_TYPE, { v: 1, ...data, steps: progress.data(), advice: adviceData(advice) });
 	};
 
 	/** The plan-ready dialog: Start implementation / Refine / Cancel. */
@@ -383,6 +399,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 				piLine: host.line,
 				protection: protectionNote(protection()),
 				extra: [...progress.lines(), ...(summary.calls > 0 ? summary.table : [])],
+				advice: summary.calls > 0 && resolved.config.ladder.length > 1 ? adviceFor(ctx).lines : undefined,
 			});
 			answer(ctx, text);
 		},

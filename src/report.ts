@@ -89,6 +89,8 @@ export interface ReportInput {
 	/** Which protection keeps plan-mode bash read-only. */
 	protection?: string;
 	extra?: string[];
+	/** Ladder advice from this branch's calls (advice.ts), after the cost table. */
+	advice?: readonly string[];
 }
 
 export function stepdownReport(input: ReportInput): string {
@@ -128,6 +130,7 @@ export function stepdownReport(input: ReportInput): string {
 		for (const issue of resolved.warnings) lines.push(`  ! ${formatIssue(issue)}`);
 	}
 	if (input.extra?.length) lines.push("", ...input.extra);
+	if (input.advice?.length) lines.push("", ...input.advice);
 	return lines.join("\n");
 }
 

@@ -50,6 +50,14 @@ test("/stepdown replay FILE prices the current branch on another config and leav
 	assert.equal(mock.requests.length, requests, "the replay makes no request");
 	assert.deepEqual(readFileSync(onlySession(sandbox).file), before, "the session file is byte-identical");
 
+	// The plain report ends with the ladder advice from the same replay.
+	const report = await runPi(sandbox, ["-c", "-p", "/stepdown"], { extension: "." });
+	assert.equal(report.code, 0, report.stderr);
+	assert.match(
+		report.stdout,
+		/\nladder advice \(this branch's 4 calls replayed, same tokens\): \$\d+\.\d{4} on the configured ladder\n/,
+	);
+
 	// Refusals exit 2 and say why, and write nothing either.
 	const missing = await runPi(sandbox, ["-c", "-p", "/stepdown replay nope.json"], { extension: "." });
 	assert.equal(missing.code, 2, missing.stderr);

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { ladderAdvice } from "../../src/advice.ts";
+import { adviceData, adviceLine, ladderAdvice } from "../../src/advice.ts";
 import { resolveConfig } from "../../src/config.ts";
 import { KICKOFF_TYPE } from "../../src/ladder.ts";
 import { registryPrices, replayBranch, replayLines } from "../../src/replay.ts";
@@ -200,6 +200,34 @@ describe("ladder advice", () => {
 			assert.ok(advice.lines.some((l) => l.includes(`rung ${v.rung} costs more`)));
 		}
 		assert.ok(advice.lines.at(-1)?.includes("identical tokens"));
+	});
+
+	test("the summary's line and data: the rungs dropped and the replayed cost of the simpler ladder", () => {
+		const branch = currentBranch(parseSession(readFileSync(LARGE, "utf8")).entries);
+		const advice = ladderAdvice(branch, OPENAI, prices, { stepping: "per-call" });
+		assert.deepEqual(advice.suggested, [0, 2], "gpt-5.4 between the two loses more cache than it saves");
+		assert.ok(advice.suggestedCost < advice.cost);
+		assert.equal(
+			adviceLine(advice),
+			`plan-stepdown advice: rung 1 costs more in lost cache than it saved; replayed on the same tokens, rungs 0, 2 alone: $${advice.suggestedCost.toFixed(4)} vs $${advice.cost.toFixed(4)} on this ladder (${(((advice.suggestedCost - advice.cost) / advice.cost) * 100).toFixed(1)}%)`,
+		);
+		assert.match(
+			advice.lines.join("\n"),
+			/suggested ladder: rungs 0, 2 of the current one \(openai\/gpt-5\.5:xhigh → openai\/gpt-5\.4-mini:low\)/,
+		);
+		const data = adviceData(advice);
+		assert.equal("lines" in data, false);
+		assert.deepEqual(data.suggested, [0, 2]);
+		// Nothing to say: a one-rung ladder, or a ladder it cannot price (then the data says why).
+		const one = ladderAdvice(branch, configOf({ provider: "openai", ladder: [{ modelId: "gpt-5.5" }] }), prices);
+		assert.equal(adviceLine(one), undefined);
+		const unpriced = ladderAdvice(
+			branch,
+			configOf({ ladder: [{ model: "nope/none" }, { model: "nope/two" }] }),
+			prices,
+		);
+		assert.equal(adviceLine(unpriced), undefined);
+		assert.match(adviceData(unpriced).problems.join(), /no prices for "nope\/none"/);
 	});
 });
 

@@ -142,6 +142,7 @@ describe("stepdownReport", () => {
 			problems: ["ladder[2]: unknown model"],
 			lastCall: { v: 1, rung: 1, phase: "implementing", reason: "kickoff", model: "openai/gpt-5.4", thinking: "high" },
 			extra: ["cost table"],
+			advice: ["ladder advice …"],
 		});
 		assert.match(text, /^plan-stepdown: mode implementing, cursor 1$/m);
 		assert.match(text, /^last call: rung 1 openai\/gpt-5\.4:high \(kickoff\)$/m);
@@ -155,7 +156,7 @@ describe("stepdownReport", () => {
 			text,
 			/✗ \/p\/\.pi\/plan-stepdown\.json \/tools\/plan: expected an array of non-empty strings, found 1/,
 		);
-		assert.match(text, /cost table$/);
+		assert.match(text, /cost table\n\nladder advice …$/, "the advice after the cost table");
 	});
 
 	test("empty ladder is explained", () => {
