@@ -8,6 +8,7 @@ import type { AssistantMessage, ModelThinkingLevel } from "@mariozechner/pi-ai";
 import type { ExtensionAPI, ExtensionCommandContext, ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { getAgentDir } from "@mariozechner/pi-coding-agent";
 import { accountingSummary, summaryLine } from "./accounting.ts";
+import { adviceData, adviceLine, ladderAdvice } from "./advice.ts";
 import { outputMode, swallowedValue, within, writeRealStdout } from "./cli.ts";
 import {
 	CONFIG_FILE_NAME,
@@ -52,10 +53,13 @@ import {
 import { probeSandbox } from "./plan-sandbox.ts";
 import { lastAnswer, PROGRESS_TOOL } from "./plan-steps.ts";
 import { createProgress } from "./progress-tool.ts";
+import { registryPrices } from "./replay.ts";
 import { rungViews, statusFor, stepdownReport } from "./report.ts";
 import { REPORT_TYPE, reportDelivery, reportMessage, withoutReports } from "./report-delivery.ts";
 import { callThinking, type LadderResolution, resolveLadder, routeCall } from "./resolve.ts";
+import type { SessionFileEntry } from "./session-reader.ts";
 import { CALL_TYPE, restoreState, STATE_TYPE, SUMMARY_TYPE } from "./state.ts";
+import { parseStepdownArgs, replayCommand, replayConfigPath, type StepdownCommand } from "./stepdown-command.ts";
 import { type StepEntry, stepLive } from "./stepping.ts";
 
 const STATUS_KEY = "plan-stepdown";
@@ -229,13 +233,29 @@ export default function planStepdown(pi: ExtensionAPI): void {
 		process.exitCode = 2;
 	};
 
+	/** Which rungs did not pay on this branch, replayed on the configured ladder (advice.ts). */
+	const adviceFor = (ctx: ExtensionContext) =>
+		ladderAdvice(
+			ctx.sessionManager.getBranch() as SessionFileEntry[],
+			resolved.config,
+			registryPrices(ctx.modelRegistry),
+			{
+				sessionThinking: pi.getThinkingLevel(),
+			},
+		);
+
 	const writeSummary = (ctx: ExtensionContext) => {
 		const summary = accountingSummary(ctx.sessionManager.getBranch(), resolved.config, ctx.modelRegistry);
 		if (summary.calls === 0) return;
-		const { reported, ...steps } = progress.data(ctx.sessionManager.getBranch());
+		const branch = ctx.sessionManager.getBranch();
+		const { reported, ...steps } = progress.data(branch);
+		const advice = adviceFor(ctx);
+		// The summary stays the last line (what scripts read); the advice, when there is any, comes just before it.
+		const line = adviceLine(advice);
+		if (line) process.stderr.write(`${line}\n`);
 		process.stderr.write(`${summaryLine(summary, { ...steps, reported })}\n`);
 		const { table: _text, ...data } = summary;
-		pi.appendEntry(SUMMARY_TYPE, { v: 1, ...data, steps });
+		pi.appendEntry(SUMMARY_TYPE, { v: 1, ...data, steps, advice: adviceData(advice) });
 	};
 
 	/** The plan-ready dialog: Start implementation / Refine / Cancel. */
@@ -252,6 +272,37 @@ export default function planStepdown(pi: ExtensionAPI): void {
 		}
 		const picked = choice === "Start implementation" ? "start" : choice?.startsWith("Cancel") ? "cancel" : "dismissed";
 		return dispatch({ type: "approval", choice: picked, planText: lastAnswer(ctx.sessionManager.getBranch()) });
+	};
+
+	const answer = (ctx: ExtensionContext, text: string) => {
+		const to = reportDelivery(ctx.hasUI, outputMode(process.argv), ctx.isIdle());
+		if (to === "message") pi.sendMessage({ customType: REPORT_TYPE, content: reportMessage(text), display: true });
+		else if (to === "notify") ctx.ui.notify(text, "info");
+		// JSON mode: stdout is pi's event stream, the report goes to stderr. Print mode: the report is the answer.
+		else if (to === "stderr") process.stderr.write(`${text}\n`);
+		else writeRealStdout(`${text}\n`);
+	};
+
+	/** `/stepdown replay [FILE]`: the branch priced on another config; reads the session, never writes to it. */
+	const stepdownReplay = (ctx: ExtensionContext, command: Exclude<StepdownCommand, { kind: "report" }>) => {
+		const out =
+			command.kind === "invalid"
+				? { ok: false, lines: [`/stepdown: ${command.message}`] }
+				: replayCommand(
+						ctx.sessionManager.getBranch() as SessionFileEntry[],
+						command.file
+							? resolveConfig(readLayers(getAgentDir(), ctx.cwd, replayConfigPath(command.file, ctx.cwd)))
+							: resolved,
+						registryPrices(ctx.modelRegistry),
+						{
+							stepping: command.stepping,
+							sessionThinking: pi.getThinkingLevel(),
+							label: command.file ?? "this config",
+						},
+					);
+		if (out.ok) return answer(ctx, out.lines.join("\n"));
+		say(ctx, out.lines.join("\n"), "error");
+		if (!ctx.hasUI) process.exitCode = 2;
 	};
 
 	const restored = (ctx: ExtensionContext) => restoreState(ctx.sessionManager.getBranch());
@@ -365,10 +416,13 @@ export default function planStepdown(pi: ExtensionAPI): void {
 	});
 
 	pi.registerCommand("stepdown", {
-		description: "Show plan-stepdown's config, ladder, cursor and cost so far",
-		handler: async (_args, ctx) => {
+		description:
+			"Show plan-stepdown's config, ladder, cursor and cost so far; /stepdown replay [FILE]: price this branch on another config",
+		handler: async (args, ctx) => {
 			ctxRef = ctx;
 			loadConfig(ctx);
+			const command = parseStepdownArgs(args);
+			if (command.kind !== "report") return stepdownReplay(ctx, command);
 			const { rungs, problems } = ladder();
 			const branch = ctx.sessionManager.getBranch();
 			const summary = accountingSummary(branch, resolved.config, ctx.modelRegistry);
@@ -385,13 +439,9 @@ export default function planStepdown(pi: ExtensionAPI): void {
 				protection: protectionNote(protection()),
 				steps: progress.lines(branch),
 				costs: summary.calls > 0 ? summary.table : [],
+				advice: summary.calls > 0 && resolved.config.ladder.length > 1 ? adviceFor(ctx).lines : undefined,
 			});
-			const to = reportDelivery(ctx.hasUI, outputMode(process.argv), ctx.isIdle());
-			if (to === "message") pi.sendMessage({ customType: REPORT_TYPE, content: reportMessage(text), display: true });
-			else if (to === "notify") ctx.ui.notify(text, "info");
-			// JSON mode: stdout is pi's event stream, the report goes to stderr. Print mode: the report is the answer.
-			else if (to === "stderr") process.stderr.write(`${text}\n`);
-			else writeRealStdout(`${text}\n`);
+			answer(ctx, text);
 		},
 	});
 

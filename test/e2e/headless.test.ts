@@ -159,6 +159,8 @@ function summaryLine(costs: readonly number[], bumps: number, switched: readonly
 
 /** What headless auto-approve prints to stderr before implementing: the plan it approved. */
 const APPROVED = `plan-stepdown: plan approved (--plan-auto-approve), implementing it:\n${PLAN_TEXT}\n`;
+/** stderr without the ladder advice line (advice.ts; it comes just before the summary when a simpler ladder pays). */
+const withoutAdvice = (stderr: string) => stderr.replace(/^plan-stepdown advice: .*\n/m, "");
 
 const assertNoStack = (stderr: string) => assert.doesNotMatch(stderr, /^\s+at /m, `no stack trace:\n${stderr}`);
 
@@ -197,9 +199,14 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 		const costs = [BIG, BIG, MID, MID, SMALL, SMALL, SMALL];
 		// Rung switches inside a phase (model or effort): calls 3 (mid high → medium), 4 (→ small), 5 (medium → low).
 		assert.equal(
-			r.stderr,
+			withoutAdvice(r.stderr),
 			`${APPROVED}${summaryLine(costs, 0, [3, 4, 5])}\n`,
 			"stderr: the approved plan, then the one-line summary",
+		);
+		// Replayed on the same tokens, the three middle rungs lose more cache than their prices save (advice.ts).
+		assert.match(
+			r.stderr,
+			/^plan-stepdown advice: rungs 1, 2, 3 cost more in lost cache than they saved; replayed on the same tokens, rungs 0, 4 alone: \$\d+\.\d{4} vs \$\d+\.\d{4} on this ladder \(-\d+\.\d%\)\n/m,
 		);
 
 		// The wire: every call on the rung's model and effort, on the oai provider with its key.
@@ -315,6 +322,7 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 		);
 		assert.deepEqual(summary.bumps, []);
 		assert.equal(summary.lastRun?.calls, 5);
+		assert.deepEqual(summary.advice?.suggested, [0, 4], "the advice as data: the suggested ladder");
 	});
 
 	test("--mode json: the event stream carries the implementation's tool calls and ends with agent_end", async (t) => {
@@ -329,7 +337,7 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 		});
 		const r = await env.run(["--mode", "json", "make hello", "--plan-auto-approve"]);
 		assert.equal(r.code, 0, r.stderr);
-		assert.equal(r.stderr, `${APPROVED}${summaryLine([BIG, MID, MID, SMALL], 0, [2, 3])}\n`);
+		assert.equal(withoutAdvice(r.stderr), `${APPROVED}${summaryLine([BIG, MID, MID, SMALL], 0, [2, 3])}\n`);
 		const summaries = summaryRecords(env.session());
 		assert.deepEqual(
 			summaries.map((x) => [x.calls, x.perPhase.implementing.calls, x.cacheLostTokens]),
@@ -436,7 +444,7 @@ describe("the savings with the cache the provider reports", () => {
 		assert.equal(summary.cacheLostTokens, 5000);
 		const pct = (((flat - cost) / flat) * 100).toFixed(1);
 		assert.equal(
-			r.stderr,
+			withoutAdvice(r.stderr),
 			`${APPROVED}plan-stepdown: 5 calls, ${usd(cost)} (flat rung 0: ${usd(flat)}, saved ${pct}%), 0 bumps\n`,
 		);
 	});
@@ -469,7 +477,7 @@ describe("bumps during implementation", () => {
 		assert.equal(r.code, 0, r.stderr);
 		assert.equal(r.stdout, "done\n");
 		const costs = [BIG, MID, MID, SMALL, MID, MID, MID, MID, SMALL, MID];
-		assert.equal(r.stderr, `${APPROVED}${summaryLine(costs, 3, [2, 3, 4, 5, 6, 7, 8, 9])}\n`);
+		assert.equal(withoutAdvice(r.stderr), `${APPROVED}${summaryLine(costs, 3, [2, 3, 4, 5, 6, 7, 8, 9])}\n`);
 
 		assert.deepEqual(modelEffort(reqs), [
 			"gpt-big/xhigh",

@@ -2,11 +2,13 @@
  * Small assertions helpers shared by the e2e tests that drive pi through rpc, print and tmux: per-call wire labels,
  * the extension's session records, and order-independent event lookups on a running rpc process.
  */
+
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AssistantMessage } from "@mariozechner/pi-ai";
 import type { Summary } from "../../src/accounting.ts";
+import type { AdviceData } from "../../src/advice.ts";
 import {
 	CALL_TYPE,
 	type CallEntry,
@@ -65,7 +67,7 @@ export function stateRecords(entries: readonly SessionEntry[]): StateEntry[] {
 }
 
 /** The headless summary entry as written: the accounting summary without its text table. */
-export type SummaryRecord = Omit<Summary, "table"> & { v: number };
+export type SummaryRecord = Omit<Summary, "table"> & { v: number; advice?: AdviceData };
 
 export function summaryRecords(entries: readonly SessionEntry[]): SummaryRecord[] {
 	return customData(entries, SUMMARY_TYPE) as SummaryRecord[];
