@@ -234,6 +234,16 @@ test("failover: a provider asking to wait an hour (retry-after: 3600) is not wai
 	// One HTTP attempt per pi attempt: no SDK-internal retry of rung 1 (it would sleep the hour first).
 	assert.deepEqual(wireLabels(mock.requests), labelled([0, 1, 1, 2, 2]));
 	assert.match((failovers(sandbox)[3] as { cause: string }).cause, /^429 rate-limit on rung 1 \(2 in a row\)$/);
+	assert.deepEqual(
+		assistantRecords(onlySession(sandbox).entries).map((m) => `${m.provider}/${m.model} ${m.stopReason}`),
+		[
+			"oai/gpt-big stop",
+			"oai/gpt-mid error",
+			"oai/gpt-mid error",
+			"ant/claude-sonnet-4-6 toolUse",
+			"ant/claude-sonnet-4-6 stop",
+		],
+	);
 	assert.equal(readFileSync(join(sandbox.projectDir, "hello.txt"), "utf8"), "Hello\n");
 });
 
