@@ -1,6 +1,7 @@
 /** The README's bench section, written from the results (between the bench markers), so it never drifts. */
 import type { SafetyRow } from "./escalation-replay.ts";
 import type { BenchResults } from "./run.ts";
+import { LONG_TRACE_CALLS, LONG_TRACE_WIDTH } from "./stepping-bench.ts";
 
 export const START = "<!-- bench:start -->";
 export const END = "<!-- bench:end -->";
@@ -40,8 +41,9 @@ export function readmeBlock(r: BenchResults): string[] {
 	}
 	out.push(
 		"",
-		"\\* beam search capped at " +
-			`${r.options.limitWidth ?? "?"} states per call: an upper bound of the limit, so the true gap may be larger.`,
+		"Without \\* the limit is exact (branch and bound: only dominated states and states that could not beat a known",
+		`path were dropped). \\* the search was capped (${r.options.limitWidth ?? "?"} states per call, ${LONG_TRACE_WIDTH} beyond ${LONG_TRACE_CALLS} calls): an`,
+		"upper bound of the limit, so the true gap may be larger.",
 	);
 	out.push(...safetyBlock(r.safety ?? []));
 	return out;
