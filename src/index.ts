@@ -36,7 +36,7 @@ import { probeSandbox } from "./plan-sandbox.ts";
 import { lastAnswer, PROGRESS_TOOL } from "./plan-steps.ts";
 import { createProgress } from "./progress-tool.ts";
 import { rungViews, statusFor, stepdownReport } from "./report.ts";
-import { REPORT_TYPE, reportDelivery, reportMessage, withoutReports } from "./report-delivery.ts";
+import { REPORT_TYPE, reportDelivery, reportMessage } from "./report-delivery.ts";
 import { callThinking, type LadderResolution, resolveLadder, routeCall } from "./resolve.ts";
 import { CALL_TYPE, restoreState, STATE_TYPE, SUMMARY_TYPE } from "./state.ts";
 import { type StepEntry, stepLive } from "./stepping.ts";
@@ -126,11 +126,6 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			}).catch(report),
 		report,
 	};
-	// Before the hosts' own context handlers: no one reads a /stepdown report as a turn, and the model never sees it.
-	pi.on("context", (event) => {
-		const messages = withoutReports(event.messages);
-		return messages ? { messages } : undefined;
-	});
 	const host: Host = hasVirtualModels(pi) ? createPi1Host(deps) : createPi0Host(deps);
 	const progress = createProgress(pi, {
 		current: () => ({ rung: state.cursor, model: state.lastCall?.model ?? "?" }),
