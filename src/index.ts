@@ -36,7 +36,7 @@ import { probeSandbox } from "./plan-sandbox.ts";
 import { lastAnswer, PROGRESS_TOOL } from "./plan-steps.ts";
 import { createProgress } from "./progress-tool.ts";
 import { rungViews, statusFor, stepdownReport } from "./report.ts";
-import { REPORT_TYPE, reportDelivery, reportMessage } from "./report-delivery.ts";
+import { dropReports, REPORT_TYPE, reportDelivery, reportMessage } from "./report-delivery.ts";
 import { callThinking, type LadderResolution, resolveLadder, routeCall } from "./resolve.ts";
 import { CALL_TYPE, restoreState, STATE_TYPE, SUMMARY_TYPE } from "./state.ts";
 import { type StepEntry, stepLive } from "./stepping.ts";
@@ -260,6 +260,11 @@ export default function planStepdown(pi: ExtensionAPI): void {
 	pi.on("session_shutdown", async (_event, ctx) => {
 		ctxRef = ctx;
 		await dispatch({ type: "shutdown", headless: !ctx.hasUI, summary: resolved.config.accounting.summary });
+	});
+	// pi's compaction summarises with a model call of its own: the /stepdown reports are not for that model either.
+	pi.on("session_before_compact", (event) => {
+		dropReports(event.preparation.messagesToSummarize);
+		dropReports(event.preparation.turnPrefixMessages);
 	});
 	pi.on("input", async (event) => {
 		if (event.source !== "extension") await dispatch({ type: "prompt" });

@@ -30,4 +30,12 @@ export function withoutReports<T extends MessageLike>(messages: readonly T[]): T
 	return messages.filter((m) => !isReport(m));
 }
 
+/**
+ * Removes the reports from `messages` in place: pi hands `session_before_compact` handlers the very lists its summary
+ * call reads, and offers no way to return changed ones.
+ */
+export function dropReports(messages: MessageLike[]): void {
+	for (let i = messages.length - 1; i >= 0; i--) if (isReport(messages[i])) messages.splice(i, 1);
+}
+
 const isReport = (m: MessageLike) => m.role === "custom" && m.customType === REPORT_TYPE;
