@@ -19,6 +19,7 @@ import {
 	KICKOFF_TYPE,
 	toCallMessages,
 } from "./ladder.ts";
+import { withoutReports } from "./report-delivery.ts";
 import { createPayloadScope, createRouter, ROUTER_API, ROUTER_PROVIDER } from "./router.ts";
 
 export function createPi0Host(deps: HostDeps): Host {
@@ -76,6 +77,11 @@ export function createPi0Host(deps: HostDeps): Host {
 		pendingDecision = undefined;
 		auxiliary = false;
 		ensureAttached(ctx);
+	});
+	// The model never reads a /stepdown report; stripped before the ladder reads the messages too.
+	pi.on("context", (event) => {
+		const messages = withoutReports(event.messages);
+		return messages ? { messages } : undefined;
 	});
 	pi.on("context", async (event, ctx) => {
 		const state = deps.state();

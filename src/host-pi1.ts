@@ -18,6 +18,7 @@ import { coolingDown, failoverFor, noteFailover } from "./failover.ts";
 import { callStartOf, type Host, type HostDeps, refOf } from "./host.ts";
 import { auxiliaryDecision, currentSegment, decideCall, KICKOFF_TEXT, KICKOFF_TYPE, toCallMessages } from "./ladder.ts";
 import { PLANNING_INSTRUCTIONS, PLANNING_SECTION } from "./prompts.ts";
+import { withoutReports } from "./report-delivery.ts";
 import type { CallRoute } from "./resolve.ts";
 import type { ModelRef } from "./state.ts";
 
@@ -89,6 +90,12 @@ export function createPi1Host(deps: HostDeps): Host {
 		},
 	});
 
+	// The model never reads a /stepdown report. Here, not in `context`: a changed `context` list makes pi fold every
+	// mid-conversation prompt or tool patch into one leading system message, a new prompt prefix (a cache miss).
+	pi.on("context_with_system", (event) => {
+		const messages = withoutReports(event.messages);
+		return messages ? { messages } : undefined;
+	});
 	// While planning, every request carries the planning instructions as a section right after pi's own prompt.
 	pi.on("context_with_system", async (event) => {
 		if (deps.state().mode !== "planning") return undefined;

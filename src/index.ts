@@ -55,7 +55,7 @@ import { lastAnswer, PROGRESS_TOOL } from "./plan-steps.ts";
 import { createProgress } from "./progress-tool.ts";
 import { registryPrices } from "./replay.ts";
 import { rungViews, statusFor, stepdownReport } from "./report.ts";
-import { REPORT_TYPE, reportDelivery, reportMessage, withoutReports } from "./report-delivery.ts";
+import { dropReports, REPORT_TYPE, reportDelivery, reportMessage } from "./report-delivery.ts";
 import { callThinking, type LadderResolution, resolveLadder, routeCall } from "./resolve.ts";
 import type { SessionFileEntry } from "./session-reader.ts";
 import { CALL_TYPE, restoreState, STATE_TYPE, SUMMARY_TYPE } from "./state.ts";
@@ -149,11 +149,6 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			}).catch(report),
 		report,
 	};
-	// Before the hosts' own context handlers: no one reads a /stepdown report as a turn, and the model never sees it.
-	pi.on("context", (event) => {
-		const messages = withoutReports(event.messages);
-		return messages ? { messages } : undefined;
-	});
 	const host: Host = hasVirtualModels(pi) ? createPi1Host(deps) : createPi0Host(deps);
 	const progress = createProgress(pi, {
 		current: () => ({ rung: state.cursor, model: state.lastCall?.model ?? "?" }),
@@ -340,6 +335,11 @@ export default function planStepdown(pi: ExtensionAPI): void {
 	pi.on("session_shutdown", async (_event, ctx) => {
 		ctxRef = ctx;
 		await dispatch({ type: "shutdown", headless: !ctx.hasUI, summary: resolved.config.accounting.summary });
+	});
+	// pi's compaction summarises with a model call of its own: the /stepdown reports are not for that model either.
+	pi.on("session_before_compact", (event) => {
+		dropReports(event.preparation.messagesToSummarize);
+		dropReports(event.preparation.turnPrefixMessages);
 	});
 	pi.on("input", async (event) => {
 		if (event.source !== "extension") await dispatch({ type: "prompt" });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { REPORT_TYPE, reportDelivery, reportMessage, withoutReports } from "../../src/report-delivery.ts";
+import { dropReports, REPORT_TYPE, reportDelivery, reportMessage, withoutReports } from "../../src/report-delivery.ts";
 
 describe("reportDelivery", () => {
 	test("TUI idle: a message in the chat; working or RPC: a notification; headless: stdout, or stderr in JSON mode", () => {
@@ -22,6 +22,13 @@ describe("withoutReports", () => {
 		const kickoff = { role: "custom", customType: "plan-stepdown:kickoff" };
 		const report = { role: "custom", customType: REPORT_TYPE };
 		assert.deepEqual(withoutReports([user, report, kickoff, report]), [user, kickoff]);
+	});
+	test("compaction: the reports leave the very list pi's summary call reads", () => {
+		const user = { role: "user" };
+		const report = { role: "custom", customType: REPORT_TYPE };
+		const list = [report, user, report, report, user];
+		dropReports(list);
+		assert.deepEqual(list, [user, user]);
 	});
 	test("no report: undefined, so pi keeps its list (and the provider its cached prefix)", () => {
 		assert.equal(withoutReports([{ role: "user" }, { role: "custom", customType: "x" }]), undefined);
