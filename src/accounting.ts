@@ -423,7 +423,9 @@ export function costTable(s: Summary): string[] {
 	}
 	if (s.escalations.length > 0) {
 		lines.push("  escalations to rung 0:");
-		for (const e of s.escalations) lines.push(`    after ${e.kind} (${e.tool})${e.detail ? `: ${e.detail}` : ""}`);
+		for (const e of s.escalations) {
+			lines.push(`    after ${e.kind}${e.tool ? ` (${e.tool})` : ""}${e.detail ? `: ${e.detail}` : ""}`);
+		}
 	}
 	if (s.review.calls > 0) lines.push(`  review on rung 0: ${plural(s.review.calls, "call")}, ${usd(s.review.cost)}`);
 	if (s.failovers.length > 0) {

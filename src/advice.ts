@@ -24,8 +24,13 @@ export interface LadderAdvice {
 	suggested: number[];
 	suggestedCost: number;
 	calls: number;
+	/** Why the branch could not be replayed (a rung without prices), else empty. */
+	problems: string[];
 	lines: string[];
 }
+
+/** The advice as the summary entry keeps it: figures, no text. */
+export type AdviceData = Omit<LadderAdvice, "lines">;
 
 const usd = (n: number) => `$${n.toFixed(4)}`;
 
@@ -44,6 +49,22 @@ export function ladderAdvice(
 		);
 	const all = config.ladder.map((_, i) => i);
 	const base = costOf(all);
+	if (base.calls === 0 || base.problems.length > 0) {
+		return {
+			cost: base.cost,
+			flatCost: base.flatCost,
+			verdicts: [],
+			suggested: all,
+			suggestedCost: base.cost,
+			calls: base.calls,
+			problems: base.problems,
+			lines: [base.problems.length ? `advice: ${base.problems.join("; ")}` : "advice: no calls on this branch yet"],
+		};
+	}
+	const rungName = (i: number) => {
+		const r = base.perRung[i];
+		return r ? `${r.model}:${r.thinking}` : "?";
+	};
 	const verdicts = all.slice(1).map((rung) => ({
 		rung,
 		deltaWithout: costOf(all.filter((i) => i !== rung)).cost - base.cost,
@@ -62,27 +83,23 @@ export function ladderAdvice(
 		suggestedCost = best.cost;
 	}
 	const lines: string[] = [];
-	if (base.calls === 0 || base.problems.length > 0) {
-		lines.push(base.problems.length ? `advice: ${base.problems.join("; ")}` : "advice: no calls on this branch yet");
-	} else {
-		const losers = verdicts.filter((v) => v.deltaWithout < 0);
+	const losers = verdicts.filter((v) => v.deltaWithout < 0);
+	lines.push(
+		`ladder advice (this branch's ${base.calls} calls replayed, same tokens): ${usd(base.cost)} on the configured ladder`,
+	);
+	for (const v of losers) {
 		lines.push(
-			`ladder advice (this branch's ${base.calls} calls replayed, same tokens): ${usd(base.cost)} on the configured ladder`,
+			`  rung ${v.rung} costs more in lost cache than it saves: without it ${usd(base.cost + v.deltaWithout)}`,
 		);
-		for (const v of losers) {
-			lines.push(
-				`  rung ${v.rung} costs more in lost cache than it saves: without it ${usd(base.cost + v.deltaWithout)}`,
-			);
-		}
-		if (suggested.length < all.length) {
-			lines.push(
-				`  suggested ladder: rungs ${suggested.join(", ")} of the current one: ${usd(suggestedCost)} (${(((suggestedCost - base.cost) / base.cost) * 100).toFixed(1)}%)`,
-			);
-		} else {
-			lines.push("  every rung pays for its switches on this branch");
-		}
-		lines.push("  identical tokens: not a claim about the quality of the work on fewer rungs");
 	}
+	if (suggested.length < all.length) {
+		lines.push(
+			`  suggested ladder: rungs ${suggested.join(", ")} of the current one (${suggested.map(rungName).join(" → ")}): ${usd(suggestedCost)} (${pctChange(suggestedCost, base.cost)})`,
+		);
+	} else {
+		lines.push("  every rung pays for its switches on this branch");
+	}
+	lines.push("  identical tokens: not a claim about the quality of the work on fewer rungs");
 	return {
 		cost: base.cost,
 		flatCost: base.flatCost,
@@ -90,6 +107,24 @@ export function ladderAdvice(
 		suggested,
 		suggestedCost,
 		calls: base.calls,
+		problems: [],
 		lines,
 	};
+}
+
+const pctChange = (to: number, from: number) => `${(((to - from) / from) * 100).toFixed(1)}%`;
+
+export function adviceData(advice: LadderAdvice): AdviceData {
+	const { lines: _text, ...data } = advice;
+	return data;
+}
+
+/**
+ * The headless summary's advice line: only when a simpler ladder would have cost less (nothing to say otherwise).
+ */
+export function adviceLine(advice: LadderAdvice): string | undefined {
+	if (advice.problems.length > 0 || advice.suggested.length === advice.verdicts.length + 1) return undefined;
+	const dropped = advice.verdicts.map((v) => v.rung).filter((r) => !advice.suggested.includes(r));
+	const one = dropped.length === 1;
+	return `plan-stepdown advice: rung${one ? "" : "s"} ${dropped.join(", ")} cost${one ? "s" : ""} more in lost cache than ${one ? "it" : "they"} saved; replayed on the same tokens, rungs ${advice.suggested.join(", ")} alone: ${usd(advice.suggestedCost)} vs ${usd(advice.cost)} on this ladder (${pctChange(advice.suggestedCost, advice.cost)})`;
 }

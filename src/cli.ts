@@ -1,3 +1,5 @@
+import { resolve } from "node:path";
+
 /**
  * pi parses `--flag value` for every extension flag before it knows the flag is boolean, then drops the value:
  * `pi -p --plan-auto-approve "task"` runs nothing and exits 0. The swallowed task is still in argv; find it.
@@ -26,6 +28,16 @@ export function outputMode(argv: readonly string[]): string | undefined {
 	let mode: string | undefined;
 	for (let i = 0; i < argv.length - 1; i++) if (argv[i] === "--mode") mode = argv[i + 1];
 	return mode;
+}
+
+/** Whether pi's `-e`/`--extension` arguments name one of `targets` (absolute paths; values resolve against `cwd`). */
+export function loadedByFlag(argv: readonly string[], cwd: string, targets: readonly string[]): boolean {
+	const wanted = new Set(targets.map((t) => resolve(t)));
+	for (let i = 0; i < argv.length - 1; i++) {
+		if (argv[i] === "--") return false;
+		if ((argv[i] === "-e" || argv[i] === "--extension") && wanted.has(resolve(cwd, argv[i + 1]))) return true;
+	}
+	return false;
 }
 
 /** Whether `promise` settles within `ms`. */

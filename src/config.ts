@@ -5,12 +5,15 @@
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { TSchema } from "typebox";
 import { Value } from "typebox/value";
 import { patternProblem } from "./safe-regex.ts";
 import { type Config, ConfigSchema } from "./schema.ts";
 
 export const CONFIG_FILE_NAME = "plan-stepdown.json";
+/** The JSON Schema shipped with the package, as a local path: `$schema` works offline, whatever the install. */
+export const SCHEMA_FILE = fileURLToPath(new URL("../plan-stepdown.schema.json", import.meta.url));
 export const DEFAULTS_SOURCE = "built-in defaults";
 
 /** Larger config files are refused unread: a config is a few hundred bytes. */

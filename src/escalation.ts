@@ -15,6 +15,11 @@ export interface EscalationRules {
 	failuresInARow: number;
 	/** An edit whose old text was not found, this many times on the same file. */
 	editNotFound: number;
+	/**
+	 * A call whose output tokens exceed this multiple of the segment's median, with no tool call and no final answer
+	 * (cut at the token limit, or only thinking): one more turn on rung 0 continues the run (see `runawayOutput`).
+	 */
+	runawayOutput: number;
 }
 
 export interface ResultSeen {
@@ -39,9 +44,28 @@ interface Rule {
 const NOT_FOUND = /Could not find (the exact text|edits\[\d+\]) in /;
 const DETAIL_CHARS = 200;
 
+/** Programs whose exit code 1 answers "no match" rather than reporting a failure. */
+const SEARCHES = new Set(["grep", "egrep", "fgrep", "rg", "ag", "ack"]);
+
+/**
+ * A bash command whose last stage is a search that found nothing (exit code 1, or no code known): an answer, not a
+ * failure (`npm run check | grep "error TS"` finding no errors, three greps for a name that is not there).
+ */
+export function isNoMatch(command: string | undefined, errorText: string | undefined): boolean {
+	if (command === undefined) return false;
+	const stages = command.split(/&&|\|\||[;|\n]/).filter((p) => p.trim().length > 0);
+	const words = (stages.at(-1) ?? "").trim().split(/\s+/);
+	const program = words.find((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w))?.replace(/^.*\//, "");
+	if (!program || !SEARCHES.has(program)) return false;
+	const code = /exited with code (\d+)/.exec(errorText ?? "")?.[1];
+	return code === undefined || code === "1";
+}
+
+const failedResult = (r: ResultSeen, call: CallToolCall | undefined) =>
+	r.isError && !(r.toolName === "bash" && isNoMatch(call?.command, r.errorText));
 const succeeded = (seen: Seen, ...tools: string[]) =>
-	seen.at === "result" && !seen.result.isError && tools.includes(seen.result.toolName);
-const failed = (seen: Seen) => (seen.at === "result" && seen.result.isError ? seen : undefined);
+	seen.at === "result" && !failedResult(seen.result, seen.call) && tools.includes(seen.result.toolName);
+const failed = (seen: Seen) => (seen.at === "result" && failedResult(seen.result, seen.call) ? seen : undefined);
 
 export const ESCALATION_RULES: readonly Rule[] = [
 	{
@@ -75,7 +99,7 @@ export const ESCALATION_RULES: readonly Rule[] = [
 			const detail = f.call?.command ?? f.call?.path ?? "";
 			return { key: "", tool: f.result.toolName, detail: detail.slice(0, DETAIL_CHARS) };
 		},
-		clears: (s) => (s.at === "result" && !s.result.isError ? "all" : undefined),
+		clears: (s) => (s.at === "result" && !failedResult(s.result, s.call) ? "all" : undefined),
 	},
 	{
 		kind: "edit-not-found",
@@ -89,6 +113,81 @@ export const ESCALATION_RULES: readonly Rule[] = [
 		clears: (s) => (succeeded(s, "edit", "write") && s.at === "result" ? (s.call?.path ?? "all") : undefined),
 	},
 ];
+
+/**
+ * The runaway-output rule, judged on a call's final message rather than on the next call's messages: pi ends the run
+ * on an answer with no tool call, so there is no next call unless the extension adds one (a turn on rung 0 that asks
+ * the model to go on, plan-mode.ts). `previous` is the output tokens of the segment's earlier successful calls.
+ */
+export interface FinalSeen {
+	stopReason: string;
+	hasToolCall: boolean;
+	hasText: boolean;
+	output: number;
+}
+
+/** Fewer earlier calls than this in the segment: no median to compare with, the rule does not judge. */
+export const RUNAWAY_MIN_CALLS = 3;
+
+export function runawayOutput(multiple: number, final: FinalSeen, previous: readonly number[]): Trigger | undefined {
+	if (multiple <= 0 || previous.length < RUNAWAY_MIN_CALLS) return undefined;
+	// An error or abort is pi's retry's business; a tool call or a final answer is progress.
+	if (final.stopReason !== "stop" && final.stopReason !== "length") return undefined;
+	if (final.hasToolCall || (final.stopReason === "stop" && final.hasText)) return undefined;
+	const median = medianOf(previous);
+	if (median <= 0 || final.output <= multiple * median) return undefined;
+	const what = final.stopReason === "length" ? "cut at the token limit" : "no tool call or answer";
+	return {
+		kind: "runaway-output",
+		tool: "",
+		detail: `${final.output} output tokens, ${Math.round(final.output / median)}× the median ${median}, ${what}`,
+	};
+}
+
+function medianOf(values: readonly number[]): number {
+	const sorted = [...values].sort((a, b) => a - b);
+	const mid = Math.floor(sorted.length / 2);
+	return sorted.length % 2 === 1 ? sorted[mid] : Math.round((sorted[mid - 1] + sorted[mid]) / 2);
+}
+
+interface MessageLike {
+	role: string;
+	stopReason?: string;
+	usage?: { output?: number };
+	content?: unknown;
+}
+
+/**
+ * The runaway-output rule on a call's final message, given the messages sent with that call: the earlier calls of
+ * its segment (from the last user-role message on) give the median.
+ */
+export function runawayOf(
+	multiple: number,
+	final: Omit<MessageLike, "role">,
+	history: readonly MessageLike[],
+): Trigger | undefined {
+	if (multiple <= 0) return undefined;
+	const blocks = Array.isArray(final.content) ? (final.content as { type?: string; text?: unknown }[]) : [];
+	const seen: FinalSeen = {
+		stopReason: final.stopReason ?? "",
+		hasToolCall: blocks.some((b) => b?.type === "toolCall"),
+		hasText: blocks.some((b) => b?.type === "text" && typeof b.text === "string" && b.text.trim().length > 0),
+		output: final.usage?.output ?? 0,
+	};
+	return runawayOutput(multiple, seen, segmentOutputs(history));
+}
+
+/** The output tokens of the successful assistant messages since the last user-role message. */
+export function segmentOutputs(history: readonly MessageLike[]): number[] {
+	const out: number[] = [];
+	for (let i = history.length - 1; i >= 0; i--) {
+		const m = history[i];
+		if (m.role === "assistant") {
+			if (m.stopReason !== "error" && m.stopReason !== "aborted") out.push(m.usage?.output ?? 0);
+		} else if (m.role !== "toolResult" && m.role !== "system") break;
+	}
+	return out.reverse();
+}
 
 export interface EscalationTracker {
 	call(call: CallToolCall): void;

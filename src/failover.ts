@@ -35,9 +35,24 @@ export interface Failover {
 
 const NOT_TRANSIENT =
 	/\b(400|401|403|404)\b|api[ _-]?key|unauthori[sz]ed|authentication|invalid[ _]request|permission/i;
-const RATE_LIMIT = /\b429\b|rate[ _-]?limit|too many requests|quota/i;
+const RATE_LIMIT = /\b429\b|rate[ _-]?limit|too many requests|quota|usage limit/i;
 const OVERLOADED = /\b(529|503)\b|overloaded|service unavailable/i;
-const RETRY_AFTER = /retry[ _-]?after\D{0,5}(\d+(?:\.\d+)?)\s*(ms|s|seconds?)?/i;
+/**
+ * How long the provider asks to wait, as error texts say it: "retry-after: 3600", OpenAI's "Please try again in
+ * 20s", Gemini's "Please retry in 54.1s", pi 1.x's "Server requested 3600s retry delay".
+ */
+const RETRY_AFTER =
+	/(?:retry[ _-]?after|try again in|retry in|requested)\D{0,5}?(\d+(?:\.\d+)?)\s*(ms|s|sec|seconds?|m|min|minutes?|h|hours?)?\b/i;
+const UNIT_SECONDS: Record<string, number> = {
+	ms: 0.001,
+	m: 60,
+	min: 60,
+	minute: 60,
+	minutes: 60,
+	h: 3600,
+	hour: 3600,
+	hours: 3600,
+};
 
 /** A provider's error as a transient capacity fault, or undefined (not ours to fail over). */
 export function classifyFault(errorMessage: string | undefined): Fault | undefined {
@@ -50,7 +65,7 @@ export function classifyFault(errorMessage: string | undefined): Fault | undefin
 	if (!kind) return undefined;
 	const status = /\b(429|529|503)\b/.exec(errorMessage)?.[1];
 	const after = RETRY_AFTER.exec(errorMessage);
-	const seconds = after ? Number(after[1]) / (after[2] === "ms" ? 1000 : 1) : undefined;
+	const seconds = after ? Number(after[1]) * (UNIT_SECONDS[after[2]?.toLowerCase() ?? ""] ?? 1) : undefined;
 	return {
 		kind,
 		...(status ? { status: Number(status) } : {}),

@@ -17,7 +17,6 @@ import {
 	decideCall,
 	KICKOFF_TEXT,
 	KICKOFF_TYPE,
-	REVIEW_TYPE,
 	toCallMessages,
 } from "./ladder.ts";
 import { withoutReports } from "./report-delivery.ts";
@@ -68,7 +67,7 @@ export function createPi0Host(deps: HostDeps): Host {
 			deps.dispatch({ type: "call", call: callStartOf(route) });
 		},
 		// The core's synchronous effects (the in-run kickoff) run before this returns.
-		onFinal: (route, message) => void deps.final(route, message),
+		onFinal: (route, message, sent) => void deps.final(route, message, sent),
 		withPayloadScope: payloadScope.run,
 		onHookError: deps.report,
 	});
@@ -132,8 +131,8 @@ export function createPi0Host(deps: HostDeps): Host {
 		kickoffInRun() {
 			pi.sendMessage({ customType: KICKOFF_TYPE, content: KICKOFF_TEXT, display: true }, { deliverAs: "followUp" });
 		},
-		reviewInRun(text) {
-			pi.sendMessage({ customType: REVIEW_TYPE, content: text, display: true }, { deliverAs: "followUp" });
+		turnInRun(customType, text) {
+			pi.sendMessage({ customType, content: text, display: true }, { deliverAs: "followUp" });
 		},
 		payloadRoute: payloadScope.current,
 		selected: (ctx) => refOf(ctx.model ? realModel(ctx.model) : undefined, pi.getThinkingLevel()),

@@ -16,15 +16,7 @@ import type { Api, AssistantMessage, Model, ModelThinkingLevel } from "@mariozec
 import type { ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { coolingDown, failoverFor, noteFailover } from "./failover.ts";
 import { callStartOf, type Host, type HostDeps, refOf } from "./host.ts";
-import {
-	auxiliaryDecision,
-	currentSegment,
-	decideCall,
-	KICKOFF_TEXT,
-	KICKOFF_TYPE,
-	REVIEW_TYPE,
-	toCallMessages,
-} from "./ladder.ts";
+import { auxiliaryDecision, currentSegment, decideCall, KICKOFF_TEXT, KICKOFF_TYPE, toCallMessages } from "./ladder.ts";
 import { PLANNING_INSTRUCTIONS, PLANNING_SECTION } from "./prompts.ts";
 import { withoutReports } from "./report-delivery.ts";
 import type { CallRoute } from "./resolve.ts";
@@ -45,8 +37,8 @@ export function createPi1Host(deps: HostDeps): Host {
 	let latest: CallRoute | undefined;
 	/** A kickoff the core asked for at the end of a run: returned from `agent_before_settle`. */
 	let kickoff = false;
-	/** A review turn the core asked for at the end of a run: returned from `agent_before_settle`. */
-	let review: string | undefined;
+	/** A turn on rung 0 the core asked for at the end of a run (review, runaway): returned from `agent_before_settle`. */
+	let turn: { customType: string; content: string } | undefined;
 	/** model_select events caused by our own setModel calls are not the user picking a model. */
 	let selecting = false;
 	/** Rungs that failed over, and when their cool-down ends (ms). */
@@ -118,22 +110,29 @@ export function createPi1Host(deps: HostDeps): Host {
 		return { messages: [...messages.slice(0, head + 1), section, ...messages.slice(head + 1)] };
 	});
 
-	pi.on("agent_before_settle", async (event) => {
+	pi.on("agent_before_settle", async (event, ctx) => {
 		const messages = event.context.contextMessages;
-		const last = [...messages].reverse().find((m) => m.role === "assistant");
+		// The run's last answer as pi recorded it: pi 1.x drops an answer cut at the token limit from the context.
+		const entry = [...ctx.sessionManager.getBranch()]
+			.reverse()
+			.find((e) => e.type === "message" && e.message.role === "assistant");
+		const last = entry?.type === "message" ? entry.message : undefined;
 		if (last && last.role === "assistant" && latest) {
-			await deps.final(latest, {
-				stopReason: last.stopReason as AssistantMessage["stopReason"],
-				content: last.content as never,
-			});
+			const at = messages.findIndex((m) => m.role === "assistant" && m.timestamp === last.timestamp);
+			const sent = at < 0 ? messages : messages.slice(0, at);
+			await deps.final(
+				latest,
+				{
+					stopReason: last.stopReason as AssistantMessage["stopReason"],
+					content: last.content as never,
+					usage: last.usage as AssistantMessage["usage"],
+				},
+				sent,
+			);
 		}
-		const next = kickoff
-			? { customType: KICKOFF_TYPE, content: KICKOFF_TEXT }
-			: review
-				? { customType: REVIEW_TYPE, content: review }
-				: undefined;
+		const next = kickoff ? { customType: KICKOFF_TYPE, content: KICKOFF_TEXT } : turn;
 		kickoff = false;
-		review = undefined;
+		turn = undefined;
 		if (!next) return undefined;
 		return {
 			entries: [...event.entries, { type: "custom_message" as const, ...next, display: true }],
@@ -190,8 +189,8 @@ export function createPi1Host(deps: HostDeps): Host {
 		kickoffInRun() {
 			kickoff = true;
 		},
-		reviewInRun(text) {
-			review = text;
+		turnInRun(customType, text) {
+			turn = { customType, content: text };
 		},
 		payloadRoute() {
 			const route = pending;

@@ -15,6 +15,14 @@ import type { ModelRef } from "./state.ts";
 
 export type PiLine = "0.73" | "1.x";
 
+/** The part of a message sent with a call that the core reads. */
+export interface SentMessage {
+	role: string;
+	stopReason?: string;
+	usage?: { output?: number };
+	content?: unknown;
+}
+
 /** What the shell gives a host. */
 export interface HostDeps {
 	pi: ExtensionAPI;
@@ -29,8 +37,12 @@ export interface HostDeps {
 		own: Model<Api> | undefined,
 		sessionLevel: ModelThinkingLevel | undefined,
 	): CallRoute | string;
-	/** A call's final message, for the core (auto-approve reads it). */
-	final(route: CallRoute, message: Pick<AssistantMessage, "stopReason" | "content">): Promise<void>;
+	/** A call's final message and the messages sent with it, for the core (auto-approve, review, runaway output). */
+	final(
+		route: CallRoute,
+		message: Pick<AssistantMessage, "stopReason" | "content" | "usage">,
+		history: readonly SentMessage[],
+	): Promise<void>;
 	report(error: unknown): void;
 }
 
@@ -43,8 +55,8 @@ export interface Host {
 	routeOff(ctx: ExtensionContext | undefined, restore: ModelRef | undefined): Promise<void>;
 	/** The approved plan's kickoff inside the running run. */
 	kickoffInRun(): void;
-	/** The review turn on rung 0 inside the running run. */
-	reviewInRun(text: string): void;
+	/** A turn on rung 0 inside the running run (the review, or a continue after a runaway output). */
+	turnInRun(customType: string, text: string): void;
 	/** The route of the call whose payload `before_provider_request` is seeing, if it is ours. */
 	payloadRoute(): CallRoute | undefined;
 	/** The model and thinking level the user has selected (to give back when the mode ends). */

@@ -3,16 +3,34 @@
  * effects are carried out here; which rung a call uses is ladder.ts; how a call reaches its rung on this pi line is
  * a host adapter (host-pi0.ts for pi 0.73.1, host-pi1.ts for pi 1.x); the payload rewrite is rewrite.ts.
  */
+import { join } from "node:path";
 import type { AssistantMessage, ModelThinkingLevel } from "@mariozechner/pi-ai";
 import type { ExtensionAPI, ExtensionCommandContext, ExtensionContext } from "@mariozechner/pi-coding-agent";
 import { getAgentDir } from "@mariozechner/pi-coding-agent";
 import { accountingSummary, summaryLine } from "./accounting.ts";
+import { adviceData, adviceLine, ladderAdvice } from "./advice.ts";
 import { outputMode, swallowedValue, within, writeRealStdout } from "./cli.ts";
-import { formatIssue, type ResolvedConfig, readLayers, resolveConfig } from "./config.ts";
+import {
+	CONFIG_FILE_NAME,
+	formatIssue,
+	type ResolvedConfig,
+	readLayers,
+	resolveConfig,
+	SCHEMA_FILE,
+} from "./config.ts";
+import { runawayOf } from "./escalation.ts";
 import { type Host, type HostDeps, hasVirtualModels } from "./host.ts";
 import { createPi0Host } from "./host-pi0.ts";
 import { createPi1Host } from "./host-pi1.ts";
-import { type Decision, KICKOFF_TEXT, KICKOFF_TYPE, REVIEW_MARKER } from "./ladder.ts";
+import {
+	type Decision,
+	KICKOFF_TEXT,
+	KICKOFF_TYPE,
+	REVIEW_MARKER,
+	REVIEW_TYPE,
+	RUNAWAY_TYPE,
+	runawayText,
+} from "./ladder.ts";
 import { rewriteForRoute } from "./payload-hook.ts";
 import {
 	planBashBlockReason,
@@ -35,10 +53,13 @@ import {
 import { probeSandbox } from "./plan-sandbox.ts";
 import { lastAnswer, PROGRESS_TOOL } from "./plan-steps.ts";
 import { createProgress } from "./progress-tool.ts";
+import { registryPrices } from "./replay.ts";
 import { rungViews, statusFor, stepdownReport } from "./report.ts";
 import { dropReports, REPORT_TYPE, reportDelivery, reportMessage } from "./report-delivery.ts";
 import { callThinking, type LadderResolution, resolveLadder, routeCall } from "./resolve.ts";
+import type { SessionFileEntry } from "./session-reader.ts";
 import { CALL_TYPE, restoreState, STATE_TYPE, SUMMARY_TYPE } from "./state.ts";
+import { parseStepdownArgs, replayCommand, replayConfigPath, type StepdownCommand } from "./stepdown-command.ts";
 import { type StepEntry, stepLive } from "./stepping.ts";
 
 const STATUS_KEY = "plan-stepdown";
@@ -113,7 +134,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 			if (typeof route === "string" || !stepped) return route;
 			return { ...route, ladderRung: decision.rung, why: stepped.why };
 		},
-		final: (route, message: Pick<AssistantMessage, "stopReason" | "content">) =>
+		final: (route, message: Pick<AssistantMessage, "stopReason" | "content" | "usage">, sent) =>
 			dispatch({
 				type: "final",
 				phase: route.decision.phase,
@@ -123,6 +144,8 @@ export default function planStepdown(pi: ExtensionAPI): void {
 				text: message.content.map((c) => (c.type === "text" ? c.text : "")).join(""),
 				rung: route.decision.rung,
 				reviewEnabled: resolved.config.review.enabled,
+				headless: ctxRef?.hasUI !== true,
+				runaway: runawayOf(resolved.config.escalation.runawayOutput, message, sent),
 			}).catch(report),
 		report,
 	};
@@ -172,7 +195,12 @@ export default function planStepdown(pi: ExtensionAPI): void {
 					{ triggerTurn: true },
 				);
 			case "review":
-				return host.reviewInRun(`${REVIEW_MARKER} ${resolved.config.review.prompt}${progress.openStepsNote()}`);
+				return host.turnInRun(
+					REVIEW_TYPE,
+					`${REVIEW_MARKER} ${resolved.config.review.prompt}${progress.openStepsNote()}`,
+				);
+			case "runaway":
+				return host.turnInRun(RUNAWAY_TYPE, runawayText(effect.trigger.detail));
 			case "offer-approval":
 				if (ctx) void offerApproval(ctx).catch(report);
 				return undefined;
@@ -200,13 +228,29 @@ export default function planStepdown(pi: ExtensionAPI): void {
 		process.exitCode = 2;
 	};
 
+	/** Which rungs did not pay on this branch, replayed on the configured ladder (advice.ts). */
+	const adviceFor = (ctx: ExtensionContext) =>
+		ladderAdvice(
+			ctx.sessionManager.getBranch() as SessionFileEntry[],
+			resolved.config,
+			registryPrices(ctx.modelRegistry),
+			{
+				sessionThinking: pi.getThinkingLevel(),
+			},
+		);
+
 	const writeSummary = (ctx: ExtensionContext) => {
 		const summary = accountingSummary(ctx.sessionManager.getBranch(), resolved.config, ctx.modelRegistry);
 		if (summary.calls === 0) return;
-		const { reported, ...steps } = progress.data(ctx.sessionManager.getBranch());
+		const branch = ctx.sessionManager.getBranch();
+		const { reported, ...steps } = progress.data(branch);
+		const advice = adviceFor(ctx);
+		// The summary stays the last line (what scripts read); the advice, when there is any, comes just before it.
+		const line = adviceLine(advice);
+		if (line) process.stderr.write(`${line}\n`);
 		process.stderr.write(`${summaryLine(summary, { ...steps, reported })}\n`);
 		const { table: _text, ...data } = summary;
-		pi.appendEntry(SUMMARY_TYPE, { v: 1, ...data, steps });
+		pi.appendEntry(SUMMARY_TYPE, { v: 1, ...data, steps, advice: adviceData(advice) });
 	};
 
 	/** The plan-ready dialog: Start implementation / Refine / Cancel. */
@@ -223,6 +267,37 @@ export default function planStepdown(pi: ExtensionAPI): void {
 		}
 		const picked = choice === "Start implementation" ? "start" : choice?.startsWith("Cancel") ? "cancel" : "dismissed";
 		return dispatch({ type: "approval", choice: picked, planText: lastAnswer(ctx.sessionManager.getBranch()) });
+	};
+
+	const answer = (ctx: ExtensionContext, text: string) => {
+		const to = reportDelivery(ctx.hasUI, outputMode(process.argv), ctx.isIdle());
+		if (to === "message") pi.sendMessage({ customType: REPORT_TYPE, content: reportMessage(text), display: true });
+		else if (to === "notify") ctx.ui.notify(text, "info");
+		// JSON mode: stdout is pi's event stream, the report goes to stderr. Print mode: the report is the answer.
+		else if (to === "stderr") process.stderr.write(`${text}\n`);
+		else writeRealStdout(`${text}\n`);
+	};
+
+	/** `/stepdown replay [FILE]`: the branch priced on another config; reads the session, never writes to it. */
+	const stepdownReplay = (ctx: ExtensionContext, command: Exclude<StepdownCommand, { kind: "report" }>) => {
+		const out =
+			command.kind === "invalid"
+				? { ok: false, lines: [`/stepdown: ${command.message}`] }
+				: replayCommand(
+						ctx.sessionManager.getBranch() as SessionFileEntry[],
+						command.file
+							? resolveConfig(readLayers(getAgentDir(), ctx.cwd, replayConfigPath(command.file, ctx.cwd)))
+							: resolved,
+						registryPrices(ctx.modelRegistry),
+						{
+							stepping: command.stepping,
+							sessionThinking: pi.getThinkingLevel(),
+							label: command.file ?? "this config",
+						},
+					);
+		if (out.ok) return answer(ctx, out.lines.join("\n"));
+		say(ctx, out.lines.join("\n"), "error");
+		if (!ctx.hasUI) process.exitCode = 2;
 	};
 
 	const restored = (ctx: ExtensionContext) => restoreState(ctx.sessionManager.getBranch());
@@ -329,7 +404,10 @@ export default function planStepdown(pi: ExtensionAPI): void {
 					planningModel: top
 						? `[0] ${top.model.provider}/${top.model.id}:${top.thinking ?? pi.getThinkingLevel()}`
 						: "your current model",
-					ladderEmpty: resolved.config.ladder.length === 0,
+					ladderEmpty:
+						resolved.config.ladder.length === 0
+							? { userConfig: join(getAgentDir(), CONFIG_FILE_NAME), schema: SCHEMA_FILE }
+							: undefined,
 					protection: protectionNote(protection()),
 				},
 				ctx,
@@ -338,10 +416,13 @@ export default function planStepdown(pi: ExtensionAPI): void {
 	});
 
 	pi.registerCommand("stepdown", {
-		description: "Show plan-stepdown's config, ladder, cursor and cost so far",
-		handler: async (_args, ctx) => {
+		description:
+			"Show plan-stepdown's config, ladder, cursor and cost so far; /stepdown replay [FILE]: price this branch on another config",
+		handler: async (args, ctx) => {
 			ctxRef = ctx;
 			loadConfig(ctx);
+			const command = parseStepdownArgs(args);
+			if (command.kind !== "report") return stepdownReplay(ctx, command);
 			const { rungs, problems } = ladder();
 			const branch = ctx.sessionManager.getBranch();
 			const summary = accountingSummary(branch, resolved.config, ctx.modelRegistry);
@@ -358,13 +439,9 @@ export default function planStepdown(pi: ExtensionAPI): void {
 				protection: protectionNote(protection()),
 				steps: progress.lines(branch),
 				costs: summary.calls > 0 ? summary.table : [],
+				advice: summary.calls > 0 && resolved.config.ladder.length > 1 ? adviceFor(ctx).lines : undefined,
 			});
-			const to = reportDelivery(ctx.hasUI, outputMode(process.argv), ctx.isIdle());
-			if (to === "message") pi.sendMessage({ customType: REPORT_TYPE, content: reportMessage(text), display: true });
-			else if (to === "notify") ctx.ui.notify(text, "info");
-			// JSON mode: stdout is pi's event stream, the report goes to stderr. Print mode: the report is the answer.
-			else if (to === "stderr") process.stderr.write(`${text}\n`);
-			else writeRealStdout(`${text}\n`);
+			answer(ctx, text);
 		},
 	});
 

@@ -14,6 +14,7 @@
  * | after a failed bash / failed tool / pkg cmd   | 1 (0 on a one-rung ladder), then on   |
  * | after a loop (escalation.ts rules)            | 0, then on                            |
  * | the review turn at the end of a plan's run    | 0, then on                            |
+ * | the turn after a runaway output               | 0, then on                            |
  * | a failed or aborted call                      | does not count: the retry reuses it   |
  */
 import { type EscalationRules, escalationTracker } from "./escalation.ts";
@@ -25,6 +26,14 @@ export const REVIEW_TYPE = "plan-stepdown:review";
 /** How the review message starts, so that pi 1.x's router, which sees it as a user message, tells it apart. */
 export const REVIEW_MARKER = "[plan-stepdown review]";
 export type Phase = "planning" | "implementing";
+
+/** The turn on rung 0 after a runaway output (escalation.ts `runawayOutput`; plan-mode.ts decides, hosts deliver). */
+export const RUNAWAY_TYPE = "plan-stepdown:continue";
+const RUNAWAY_OPEN = "[plan-stepdown runaway-output: ";
+const RUNAWAY_PROMPT =
+	"Your last answer ended without a tool call or a final answer. Continue the task from where it stands: make the next tool call, or give the final answer if the work is done.";
+/** The message that continues the run; its first bracket carries the trigger's detail, so the router can record it. */
+export const runawayText = (detail: string) => `${RUNAWAY_OPEN}${detail.replaceAll("]", ")")}] ${RUNAWAY_PROMPT}`;
 
 export const KICKOFF_TYPE = "plan-stepdown:implement";
 /**
@@ -54,7 +63,7 @@ export interface CallToolCall {
 
 /** The part of a message the ladder looks at. */
 export type CallMessage =
-	| { role: "user"; kickoff: boolean; review?: boolean }
+	| { role: "user"; kickoff: boolean; review?: boolean; escalation?: Trigger }
 	| { role: "assistant"; ok: boolean; toolCalls: CallToolCall[] }
 	| { role: "toolResult"; toolCallId: string; toolName: string; isError: boolean; errorText?: string };
 
@@ -65,7 +74,8 @@ export type TriggerKind =
 	| "same-tool-call"
 	| "same-failing-bash"
 	| "failures-in-a-row"
-	| "edit-not-found";
+	| "edit-not-found"
+	| "runaway-output";
 
 export interface Trigger {
 	kind: TriggerKind;
@@ -104,19 +114,23 @@ export function decideCall(
 	let start = 0;
 	let kickoff = false;
 	let review = false;
+	let runaway: Trigger | undefined;
 	for (let i = messages.length - 1; i >= 0; i--) {
 		const m = messages[i];
 		if (m.role === "user") {
 			start = i + 1;
 			kickoff = m.kickoff;
 			review = m.review === true;
+			runaway = m.escalation;
 			break;
 		}
 	}
 
 	let decision: Decision = kickoff
 		? { rung: bumpRung(ladderLength), phase: "implementing", reason: "kickoff", step: 0 }
-		: { rung: 0, phase: "implementing", reason: review ? "review" : "user-turn", step: 0 };
+		: runaway
+			? { rung: 0, phase: "implementing", reason: "escalation", step: 0, trigger: runaway }
+			: { rung: 0, phase: "implementing", reason: review ? "review" : "user-turn", step: 0 };
 	const calls = new Map<string, CallToolCall>();
 	let pending: Trigger | undefined;
 	let stepped = false;
@@ -252,14 +266,32 @@ export function toCallMessages(messages: readonly AgentMessageLike[]): CallMessa
 				toolCallId: m.toolCallId ?? "",
 				toolName: m.toolName ?? "",
 				isError: m.isError === true,
-				errorText: m.isError === true ? textOf(m.content).slice(0, ERROR_TEXT_CHARS) : undefined,
+				errorText: m.isError === true ? clip(textOf(m.content)) : undefined,
 			});
 		} else if (m.role !== "system") {
 			// user, custom, bashExecution, compaction and branch summaries all reach the model as user turns
-			out.push(isReview(m) ? { role: "user", kickoff: false, review: true } : { role: "user", kickoff: isKickoff(m) });
+			const runaway = runawayOf(m);
+			out.push(
+				isReview(m)
+					? { role: "user", kickoff: false, review: true }
+					: runaway
+						? { role: "user", kickoff: false, escalation: runaway }
+						: { role: "user", kickoff: isKickoff(m) },
+			);
 		}
 	}
 	return out;
+}
+
+/** The runaway-output trigger a continue message carries: pi 0.73.1 keeps its customType, pi 1.x only the text. */
+function runawayOf(m: AgentMessageLike): Trigger | undefined {
+	if (m.role !== "custom" && m.role !== "user") return undefined;
+	if (m.role === "custom" && m.customType !== RUNAWAY_TYPE) return undefined;
+	const content = m.content as string | readonly { type?: string; text?: unknown }[] | undefined;
+	const text = typeof content === "string" ? content : Array.isArray(content) ? content[0]?.text : undefined;
+	if (typeof text !== "string" || !text.startsWith(RUNAWAY_OPEN)) return undefined;
+	const end = text.indexOf("]");
+	return { kind: "runaway-output", tool: "", detail: text.slice(RUNAWAY_OPEN.length, end < 0 ? undefined : end) };
 }
 
 function isReview(m: AgentMessageLike): boolean {
@@ -296,8 +328,16 @@ function toolCallsOf(content: unknown): CallToolCall[] {
 	return calls;
 }
 
-/** Enough of a failed tool's output to tell "old text not found" from other failures, without copying whole logs. */
-const ERROR_TEXT_CHARS = 300;
+/**
+ * Enough of a failed tool's output to tell "old text not found" (its start) and bash's exit code (its end) from other
+ * failures, without copying whole logs.
+ */
+const ERROR_HEAD_CHARS = 240;
+const ERROR_TAIL_CHARS = 60;
+const clip = (text: string) =>
+	text.length <= ERROR_HEAD_CHARS + ERROR_TAIL_CHARS
+		? text
+		: `${text.slice(0, ERROR_HEAD_CHARS)}…${text.slice(-ERROR_TAIL_CHARS)}`;
 
 function textOf(content: unknown): string {
 	if (typeof content === "string") return content;

@@ -15,6 +15,7 @@
  * | plan command                  | unusable, or a run is implementing        | refused (exit 2 headless)                       |
  * | call                          | every routed call                         | cursor = its rung; loop calls recorded          |
  * | final answer while planning   | auto-approve, a text answer               | implementing, kickoff inside the same run       |
+ * | final answer, implementing    | a cheap rung ran away / ended the plan    | a turn on rung 0: continue / review             |
  * | run end                       | implementing / planning                   | cursor 0 (a failed call keeps it); dialog       |
  * | approval                      | start / refine / cancel / dismissed       | implementing + kickoff / refine / off / note    |
  * | off command, model picked     | any                                       | off: the user's tools and model back            |
@@ -60,6 +61,8 @@ export interface PlanModeState {
 	unusable?: string;
 	/** The review on rung 0: armed by the approved plan's kickoff, done once sent; cleared when the run ends. */
 	review?: "armed" | "done";
+	/** Turns on rung 0 added after runaway outputs in the running run (at most RUNAWAY_TURNS_PER_RUN). */
+	runaways?: number;
 }
 
 export const INITIAL_STATE: PlanModeState = { mode: "off", autoApprove: false, cursor: 0, running: false };
@@ -118,8 +121,8 @@ export type PlanModeEvent =
 			userModel?: ModelRef;
 			/** Where planning calls go, for the notice. */
 			planningModel: string;
-			/** No ladder configured: every call uses the user's model, which the user should hear about. */
-			ladderEmpty?: boolean;
+			/** No ladder configured (every call uses the user's model, which the user should hear about): where one goes. */
+			ladderEmpty?: LadderHelp;
 			/** Which protection keeps plan-mode bash read-only (the sandbox or the parser), said with the notice. */
 			protection?: string;
 	  }
@@ -136,6 +139,10 @@ export type PlanModeEvent =
 			/** The rung that answered, and whether the config asks for a review on rung 0. */
 			rung?: number;
 			reviewEnabled?: boolean;
+			/** No UI: an auto-approved plan is printed to stderr before it is implemented. */
+			headless?: boolean;
+			/** The runaway-output rule fired on this answer (escalation.ts), with its cause. */
+			runaway?: Trigger;
 	  }
 	| { type: "run-start" }
 	/** A prompt typed or sent (not an extension command). */
@@ -166,6 +173,8 @@ export type Effect =
 	| { type: "offer-approval" }
 	/** One review turn on rung 0, inside the running run. */
 	| { type: "review" }
+	/** One turn on rung 0 inside the running run after a runaway output, asking the model to continue. */
+	| { type: "runaway"; trigger: Trigger }
 	/** A user message: the /plan task, or the refine feedback (queued as a follow-up). */
 	| { type: "prompt"; text: string; followUp: boolean }
 	| { type: "summary" };
@@ -179,8 +188,16 @@ export const PLAN_ON_TEXT = (where: string) => `plan-stepdown: plan mode on. Eve
 export const unusableText = (why: string) =>
 	`plan-stepdown is unusable until this is fixed (your prompts run on your own model, /plan is refused):\n${why}`;
 
-export const NO_LADDER_TEXT =
-	"plan-stepdown: plan mode on, but no ladder is configured: planning and implementing use your current model. Add a ladder to .pi/plan-stepdown.json or ~/.pi/agent/plan-stepdown.json (JSON schema: plan-stepdown.schema.json in the package).";
+/** Where a ladder goes, for the no-ladder message: the user's config file and the package's JSON Schema. */
+export interface LadderHelp {
+	userConfig: string;
+	schema: string;
+}
+export const noLadderText = (help: LadderHelp) =>
+	`plan-stepdown: plan mode on, but no ladder is configured, so every call uses your current model. Add a ladder to .pi/plan-stepdown.json or ${help.userConfig} ("$schema": "${help.schema}").`;
+/** Headless auto-approve: the plan the run is about to implement, so a log shows what was approved. */
+export const approvedText = (plan: string) =>
+	`plan-stepdown: plan approved (--plan-auto-approve), implementing it:\n${plan.trim()}`;
 export const CANCEL_TEXT = "plan-stepdown: left plan mode; your tools and model are back.";
 export const DISMISSED_TEXT = "plan-stepdown: still planning. Reply to refine the plan, /stepdown-off to leave.";
 
@@ -428,7 +445,8 @@ function onPlan(
 	const step = enter(state, "planning", event.autoFlag, event.activeTools, event.userModel, tools, caps);
 	const effects = [...step.effects];
 	const protection = event.protection ? `\n${event.protection}` : "";
-	if (event.ladderEmpty) effects.push({ type: "say", text: NO_LADDER_TEXT + protection, level: "warning" });
+	if (event.ladderEmpty)
+		effects.push({ type: "say", text: noLadderText(event.ladderEmpty) + protection, level: "warning" });
 	else if (!event.headless) {
 		effects.push({ type: "say", text: PLAN_ON_TEXT(event.planningModel) + protection, level: "info" });
 	}
@@ -467,17 +485,41 @@ function onFinal(state: PlanModeState, event: Extract<PlanModeEvent, { type: "fi
 		state.autoApprove &&
 		event.stopReason === "stop" &&
 		event.hasText;
-	if (!approves) return reviewAfter(state, event);
+	if (!approves) return runawayAfter(state, event) ?? reviewAfter(state, event);
 	const next: PlanModeState = { ...state, mode: "implementing", review: "armed" };
+	const shown: Effect[] = event.headless
+		? [{ type: "say", text: approvedText(event.text ?? ""), level: "warning" }]
+		: [];
 	return {
 		state: next,
 		effects: [
+			...shown,
 			{ type: "persist", entry: entryOf(next) },
 			{ type: "kickoff", inRun: true, planText: event.text },
 			// The rest of this run (pi 1.x) and later runs (user follow-ups) get the implementation tools.
 			{ type: "tools", names: implementationTools(tools) },
 		],
 	};
+}
+
+/** Bounds the cost of a cheap rung that keeps running away: after this many turns in one run, pi ends it. */
+export const RUNAWAY_TURNS_PER_RUN = 3;
+
+/**
+ * A cheaper rung's answer ran away (no tool call, no final answer, far more output than the segment's median): pi
+ * would end the run there, so one more turn on rung 0 continues it. Rung 0's own answers are not continued.
+ */
+function runawayAfter(state: PlanModeState, event: Extract<PlanModeEvent, { type: "final" }>): Step | undefined {
+	const runaways = state.runaways ?? 0;
+	const continues =
+		event.runaway !== undefined &&
+		state.mode === "implementing" &&
+		event.loop &&
+		event.phase === "implementing" &&
+		(event.rung ?? 0) !== 0 &&
+		runaways < RUNAWAY_TURNS_PER_RUN;
+	if (!continues || !event.runaway) return undefined;
+	return { state: { ...state, runaways: runaways + 1 }, effects: [{ type: "runaway", trigger: event.runaway }] };
 }
 
 /**
@@ -502,7 +544,7 @@ const failedStop = (stop: string | undefined) => stop === "error" || stop === "a
 
 function onRunEnd(state: PlanModeState, event: Extract<PlanModeEvent, { type: "run-end" }>): Step {
 	const failed = failedStop(event.lastStopReason);
-	const { review: _done, ...rest } = state;
+	const { review: _done, runaways: _turns, ...rest } = state;
 	const ended: PlanModeState = { ...rest, running: false };
 	if (state.mode === "implementing") {
 		// Control is back with the user: the top of the ladder, unless the last call failed (kept for resume).

@@ -161,6 +161,7 @@ export function replayBranch(
 	const flat: Sim = { caches: {}, cost: 0 };
 	let mode: Mode = "off";
 	let newPrefix = false;
+	let prefixAfterCall = false;
 	let callPhase: Mode | undefined;
 	let lastPrompt: number | undefined;
 	let lastAt: number | undefined;
@@ -176,7 +177,12 @@ export function replayBranch(
 		}
 		if (entry.type === "custom" && entry.customType === STATE_TYPE) {
 			const next = (entry.data as { mode?: Mode } | undefined)?.mode;
-			if (next && next !== mode) newPrefix = true;
+			// A change written while a call is in flight (auto-approve, before the last planning answer) rewrites the
+			// prompt of the calls after that one: the call in flight was sent on the old prefix.
+			if (next && next !== mode) {
+				if (callPhase === undefined) newPrefix = true;
+				else prefixAfterCall = true;
+			}
 			if (next) mode = next;
 			return;
 		}
@@ -260,6 +266,8 @@ export function replayBranch(
 		}
 		messages.push(entry.message as AgentMessageLike);
 		callPhase = undefined;
+		if (prefixAfterCall) newPrefix = true;
+		prefixAfterCall = false;
 	});
 	result.cost = ladder.cost;
 	result.flatCost = flat.cost;

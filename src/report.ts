@@ -97,6 +97,8 @@ export interface ReportInput {
 	steps?: string[];
 	/** The cost table (accounting.ts). */
 	costs?: string[];
+	/** Ladder advice from this branch's calls (advice.ts), after the cost table. */
+	advice?: readonly string[];
 }
 
 /**
@@ -140,6 +142,7 @@ export function stepdownReport(input: ReportInput): string {
 	}
 	if (input.steps?.length) lines.push("", ...input.steps);
 	if (input.costs?.length) lines.push("", ...input.costs);
+	if (input.advice?.length) lines.push("", ...input.advice);
 	if (input.protection) lines.push("", input.protection);
 	lines.push("", "config (value ← file that set it):");
 	for (const [pointer, source] of Object.entries(resolved.origins).sort(([a], [b]) => a.localeCompare(b))) {

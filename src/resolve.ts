@@ -6,6 +6,7 @@ import type { Api, Model, ModelThinkingLevel } from "@mariozechner/pi-ai";
 import { clampThinkingLevel } from "@mariozechner/pi-ai";
 import { realModel } from "./attach.ts";
 import { closest } from "./config.ts";
+import { keyHint } from "./key-env.ts";
 import type { Decision } from "./ladder.ts";
 import type { Config, Rung, WebSearchSize } from "./schema.ts";
 
@@ -83,7 +84,7 @@ function resolveRung(rung: Rung, index: number, config: Config, registry: Regist
 		return `${where}: unknown model "${ref.provider}/${ref.id}"${near.length ? ` (closest: ${near.map((id) => `${ref.provider}/${id}`).join(", ")})` : ""}; see \`pi --list-models ${ref.provider}\``;
 	}
 	if (!registry.hasConfiguredAuth(model)) {
-		return `${where}: no API key for provider "${model.provider}" (set its API key environment variable, add it to models.json, or /login)`;
+		return `${where}: no API key for provider "${model.provider}" (${keyHint(model.provider)})`;
 	}
 	return {
 		index,

@@ -36,7 +36,7 @@ export interface RouterHooks {
 	/** Runs right before the request (status line, session record). */
 	onStart(route: CallRoute): void;
 	/** Runs with the final message, before pi sees it: the place to queue work into the same run. */
-	onFinal(route: CallRoute, message: AssistantMessage): void;
+	onFinal(route: CallRoute, message: AssistantMessage, sent: Context["messages"]): void;
 	/** Scope for `before_provider_request`: the route of the call whose payload is being built. */
 	withPayloadScope<T>(route: CallRoute, fn: () => T): T;
 	/** A hook that threw after the answer was paid for: reported, the answer still reaches pi. */
@@ -89,6 +89,9 @@ async function pump(
 		apiKey: auth.apiKey,
 		headers: auth.headers,
 		reasoning: route.thinking === "off" ? undefined : route.thinking,
+		// One HTTP attempt per pi attempt: the OpenAI and Anthropic SDKs' own retries sleep whatever retry-after says
+		// (an hour for a quota) before pi, and so the failover, ever sees the 429. pi's retry does the retrying.
+		maxRetries: 0,
 		onPayload: onPayload ? (payload, m) => hooks.withPayloadScope(route, () => onPayload(payload, m)) : undefined,
 	};
 	hooks.onStart(route);
@@ -98,7 +101,7 @@ async function pump(
 		if (final) {
 			// Queue work before pi sees the answer; a throw must not turn a paid answer into an error.
 			try {
-				hooks.onFinal(route, final);
+				hooks.onFinal(route, final, context.messages);
 			} catch (error) {
 				hooks.onHookError(error);
 			}

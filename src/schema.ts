@@ -149,6 +149,12 @@ export const ConfigSchema = Type.Object(
 					description:
 						"An edit whose old text was not found, this many times on the same file, sends the next call to rung 0. 0: off.",
 				}),
+				runawayOutput: Type.Number({
+					minimum: 0,
+					default: 4,
+					description:
+						"A call on a rung other than 0 whose output tokens exceed this multiple of the median of the segment's earlier calls (3 at least), with no tool call and no final answer (cut at the token limit, or only thinking), gets one more turn on rung 0 that asks the model to continue. 0: off.",
+				}),
 			},
 			{
 				additionalProperties: false,

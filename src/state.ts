@@ -112,7 +112,8 @@ export function isCallEntry(data: unknown): data is CallEntry {
 	return data.trigger === undefined || isTrigger(data.trigger);
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+export const isRecord = (v: unknown): v is Record<string, unknown> =>
+	typeof v === "object" && v !== null && !Array.isArray(v);
 const isToolList = (v: unknown) => Array.isArray(v) && v.length <= 1000 && v.every((t) => typeof t === "string");
 const isTrigger = (v: unknown) =>
 	isRecord(v) && typeof v.kind === "string" && typeof v.tool === "string" && typeof v.detail === "string";

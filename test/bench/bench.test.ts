@@ -11,6 +11,7 @@ import { promptTokens } from "../../src/accounting.ts";
 import { detectFamily, rewritePayload, type WirePlan } from "../../src/rewrite.ts";
 import { buildPayload, familyModel, sampleContext } from "../helpers/payloads.ts";
 import { DEFAULT_OUT, parseArgs } from "./bench.ts";
+import { loadVerdicts, replayTrace, safetyRow } from "./escalation-replay.ts";
 import { sessionMessages } from "./history.ts";
 import { limitSearch } from "./limit.ts";
 import { FAMILIES } from "./overhead.ts";
@@ -18,7 +19,9 @@ import { readmeBlock, withBenchBlock } from "./readme-block.ts";
 import { type BenchResults, formatReport, QUICK_OPTIONS, runBench } from "./run.ts";
 import { sessionToTrace } from "./session-trace.ts";
 import { benchTraces, steppingRow } from "./stepping-bench.ts";
-import { LADDERS, loadTrace, runTrace, type TraceCallEvent } from "./trace.ts";
+import { LADDERS, loadTrace, piToolCalls, runTrace, type TraceCallEvent } from "./trace.ts";
+
+const ZERO = { input: 0, output: 0, cacheRead: 0 };
 
 const finitePositive = (n: unknown, what: string) =>
 	assert.ok(typeof n === "number" && Number.isFinite(n) && n > 0, `${what}: ${String(n)}`);
@@ -101,6 +104,7 @@ describe("bench --quick", () => {
 				"stepping-committed-openai-same-provider",
 				"stepping-committed-anthropic-to-openai",
 				"stepping-near-limit",
+				"escalation-false-alarms",
 				"trace-openai-same-provider",
 				"trace-anthropic-to-openai",
 			],
@@ -111,7 +115,7 @@ describe("bench --quick", () => {
 
 	test("the report renders every section", () => {
 		const text = formatReport(results);
-		for (const heading of ["1a.", "1b.", "2. start-up", "3. savings", "4. stepping", "targets"]) {
+		for (const heading of ["1a.", "1b.", "2. start-up", "3. savings", "4. stepping", "5. safety net", "targets"]) {
 			assert.ok(text.includes(heading));
 		}
 		assert.deepEqual(
@@ -126,6 +130,8 @@ describe("bench --quick", () => {
 		assert.equal(results.stepping.length, 2 * benchTraces().length);
 		const block = readmeBlock(results).join("\n");
 		for (const x of results.stepping) assert.ok(block.includes(`| ${x.trace} | ${x.ladder} |`));
+		assert.equal(results.safety.length, 2 * (benchTraces().length - 1), "every real trace × ladder");
+		for (const x of results.safety) assert.ok(block.includes(`| ${x.trace} | ${x.calls} |`));
 		assert.equal(
 			withBenchBlock("a\n<!-- bench:start -->\nold\n<!-- bench:end -->\nb", ["new"]),
 			"a\n<!-- bench:start -->\nnew\n<!-- bench:end -->\nb",
@@ -372,5 +378,55 @@ describe("bench helpers", () => {
 		assert.equal(one.trace, "x.jsonl");
 		assert.equal(one.config, "c.json");
 		assert.throws(() => parseArgs(["--config", "c.json"]), /goes with --trace/);
+	});
+});
+
+describe("safety net on the real traces (deterministic)", () => {
+	test("every fire has a verdict, and each verdict matches a fire (a rule change shows up here)", () => {
+		const verdicts = loadVerdicts();
+		const fires = benchTraces()
+			.slice(1)
+			.flatMap((t) => replayTrace(t.name, t.trace.events, verdicts).list.map((f) => ({ trace: t.name, ...f })));
+		assert.deepEqual(
+			fires.filter((f) => f.verdict === "unclassified"),
+			[],
+		);
+		assert.deepEqual(
+			verdicts.map((v) => `${v.trace}#${v.event} ${v.kind}`).sort(),
+			fires.map((f) => `${f.trace}#${f.event} ${f.kind}`).sort(),
+		);
+	});
+
+	test("the trace as pi sees it: a derived failure is no error, unrecorded arguments never repeat", () => {
+		let n = 0;
+		const unique = () => `#${n++}`;
+		const call = (over: Partial<TraceCallEvent>): TraceCallEvent => ({ type: "call", tokens: ZERO, ...over });
+		assert.equal(
+			piToolCalls(call({ tool: "bash", args: { command: "x" }, failed: true, failedDerived: true }), unique)[0]?.failed,
+			false,
+		);
+		assert.equal(piToolCalls(call({ tool: "bash", args: { command: "x" }, failed: true }), unique)[0]?.failed, true);
+		const edits = piToolCalls(
+			call({
+				tool: "edit",
+				args: { path: "a" },
+				extraTools: [{ tool: "edit", args: { path: "a" } }, { tool: "taskoutput" }],
+			}),
+			unique,
+		);
+		assert.equal(new Set(edits.map((t) => JSON.stringify(t.args))).size, 3);
+		assert.deepEqual(piToolCalls(call({ tool: "read", args: { path: "a" } }), unique)[0]?.args, { path: "a" });
+	});
+
+	test("escalation changes the cost only where a rule fires; the review only where a plan's run ends on a cheap rung", () => {
+		const traces = benchTraces().slice(1);
+		for (const t of traces) {
+			const row = safetyRow(t.name, t.trace, LADDERS[0] as (typeof LADDERS)[0]);
+			const fires = row.stuck + row.progressing + row.unclassified;
+			if (fires === 0) assert.equal(row.escalation, 0, t.name);
+			const planned = t.trace.events.some((e) => e.type === "kickoff");
+			assert.equal(row.reviewCalls > 0, planned, t.name);
+			if (planned) assert.ok(row.review > 0, t.name);
+		}
 	});
 });

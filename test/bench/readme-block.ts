@@ -1,5 +1,7 @@
 /** The README's bench section, written from the results (between the bench markers), so it never drifts. */
+import type { SafetyRow } from "./escalation-replay.ts";
 import type { BenchResults } from "./run.ts";
+import { LONG_TRACE_CALLS, LONG_TRACE_WIDTH } from "./stepping-bench.ts";
 
 export const START = "<!-- bench:start -->";
 export const END = "<!-- bench:end -->";
@@ -39,8 +41,40 @@ export function readmeBlock(r: BenchResults): string[] {
 	}
 	out.push(
 		"",
-		"\\* beam search capped at " +
-			`${r.options.limitWidth ?? "?"} states per call: an upper bound of the limit, so the true gap may be larger.`,
+		"Without \\* the limit is exact (branch and bound: only dominated states and states that could not beat a known",
+		`path were dropped). \\* the search was capped (${r.options.limitWidth ?? "?"} states per call, ${LONG_TRACE_WIDTH} beyond ${LONG_TRACE_CALLS} calls): an`,
+		"upper bound of the limit, so the true gap may be larger.",
 	);
+	out.push(...safetyBlock(r.safety ?? []));
+	return out;
+}
+
+const delta = (n: number, pct: number) =>
+	`${n >= 0 ? "+" : "−"}${usd(Math.abs(n))} (${pct >= 0 ? "+" : "−"}${Math.abs(pct).toFixed(1)}%)`;
+
+/** The safety net on the real traces: one row per trace, the $ columns per bench ladder. */
+function safetyBlock(rows: readonly SafetyRow[]): string[] {
+	if (rows.length === 0) return [];
+	const ladders = [...new Set(rows.map((x) => x.ladder))];
+	const traces = [...new Set(rows.map((x) => x.trace))];
+	const out = [
+		"",
+		"Safety net on the real traces: escalations per 100 implementation calls, each fire read by hand",
+		"([`escalation-verdicts.json`](test/bench/escalation-verdicts.json): stuck = a real loop, false alarm = the work",
+		"was progressing), and what escalation and the review (estimated: one rung-0 call per approved plan's run) add to",
+		`per-call stepping, whole session, on the ${ladders.join(" / ")} ladders:`,
+		"",
+		"| Trace | Calls | Fires (/100) | Stuck | False alarms (/100) | Escalation | Review (est.) |",
+		"|---|---:|---:|---:|---:|---:|---:|",
+	];
+	for (const trace of traces) {
+		const xs = ladders.map((l) => rows.find((x) => x.trace === trace && x.ladder === l) as SafetyRow);
+		const x = xs[0] as SafetyRow;
+		const fires = x.stuck + x.progressing + x.unclassified;
+		const review = x.reviewCalls ? xs.map((y) => delta(y.review, y.reviewPct)).join(" / ") : "no plan";
+		out.push(
+			`| ${trace} | ${x.calls} | ${fires} (${x.firesPer100.toFixed(1)}) | ${x.stuck} | ${x.progressing} (${x.falseAlarmsPer100.toFixed(1)})${x.unclassified ? `, ${x.unclassified} unclassified` : ""} | ${xs.map((y) => delta(y.escalation, y.escalationPct)).join(" / ")} | ${review} |`,
+		);
+	}
 	return out;
 }

@@ -42,10 +42,15 @@ export interface SteppingRow {
 		/** The whole session and its implementation calls, $ */
 		cost: number;
 		implementing: number;
-		/** Only dominated states were dropped: the exact optimum of the cache model. Else an upper bound. */
+		/** Only dominated or bounded-out states were dropped: the exact optimum of the cache model. Else an upper bound. */
 		exact: boolean;
 		width: number;
+		/** The most states kept after one call. */
+		peak: number;
 	};
+	/** The limit vs per-call: the most any policy under the rule could save, whole session and implementation, %. */
+	limitVsPerCallPct: number;
+	limitVsPerCallImplementingPct: number;
 	/** cache-aware / per-call − 1 and cache-aware / limit − 1, over the whole session, %. */
 	awareVsPerCallPct: number;
 	awareVsLimitPct: number;
@@ -53,7 +58,14 @@ export interface SteppingRow {
 	awareVsPerCallImplementingPct: number;
 }
 
-export const LIMIT_WIDTH = 300;
+/**
+ * States kept per call by the limit search: exact on the short traces within seconds; on the long ones the cap cuts
+ * (the search is quadratic in the states kept) and the limit is an upper bound, marked as such.
+ */
+export const LIMIT_WIDTH = 2000;
+/** Beyond this many calls the cap is LONG_TRACE_WIDTH: keeps `npm run bench` within minutes. */
+export const LONG_TRACE_CALLS = 100;
+export const LONG_TRACE_WIDTH = 500;
 
 function figures(trace: Trace, ladder: LadderCase, stepping: Stepping, config?: Record<string, unknown>) {
 	const run = runTrace(trace, ladder, config, "rung", undefined, stepping);
@@ -74,7 +86,14 @@ export function steppingRow(
 ): SteppingRow {
 	const perCall = figures(trace, ladder, "per-call", config);
 	const aware = figures(trace, ladder, "cache-aware", config);
-	const limit = limitSearch(perCall.run.sim.calls, perCall.run.sim.rungs, width);
+	const calls = perCall.run.sim.calls;
+	const cap = calls.length > LONG_TRACE_CALLS ? Math.min(width, LONG_TRACE_WIDTH) : width;
+	const limit = limitSearch(
+		calls,
+		perCall.run.sim.rungs,
+		cap,
+		aware.run.calls.map((c) => c.rung),
+	);
 	const pct = (a: number, b: number) => (a / b - 1) * 100;
 	return {
 		trace: name,
@@ -83,7 +102,15 @@ export function steppingRow(
 		implementingCalls: perCall.run.summary.perPhase.implementing.calls,
 		"per-call": perCall.mode,
 		"cache-aware": aware.mode,
-		limit: { cost: limit.cost, implementing: limit.implementing, exact: limit.exact, width: limit.width },
+		limit: {
+			cost: limit.cost,
+			implementing: limit.implementing,
+			exact: limit.exact,
+			width: limit.width,
+			peak: limit.peak,
+		},
+		limitVsPerCallPct: pct(limit.cost, perCall.mode.session.cost),
+		limitVsPerCallImplementingPct: pct(limit.implementing, perCall.mode.implementing.cost),
 		awareVsPerCallPct: pct(aware.mode.session.cost, perCall.mode.session.cost),
 		awareVsLimitPct: pct(aware.mode.session.cost, limit.cost),
 		awareVsPerCallImplementingPct: pct(aware.mode.implementing.cost, perCall.mode.implementing.cost),

@@ -56,6 +56,8 @@ export type TraceEvent =
 			tool?: string | null;
 			args?: Record<string, unknown>;
 			failed?: boolean;
+			/** Real traces: the command exited 0 but its output shows failures (derived by a regex, not pi's isError). */
+			failedDerived?: boolean;
 			/** The call itself failed (provider error); pi retries it. */
 			error?: boolean;
 			/** Real traces: the user aborted the call (its tool calls did not run). Counted like `error`. */
@@ -66,6 +68,37 @@ export type TraceEvent =
 	  };
 
 export type TraceCallEvent = Extract<TraceEvent, { type: "call" }>;
+
+/** Tools whose recorded arguments are incomplete in the real traces (the path only): never "the same call". */
+const PARTLY_RECORDED = new Set(["edit", "write"]);
+
+/**
+ * A call's tools as pi would have seen them: `failed` is pi's isError (a derived failure exited 0, so it is none),
+ * and a call whose arguments the trace did not record (edit and write keep only the path, some tools none) gets a
+ * unique marker, so the replay never takes two different edits for the same call.
+ */
+export function piToolCalls(event: TraceCallEvent, unique: () => string): TraceToolCall[] {
+	if (!event.tool) return [];
+	const first = { tool: event.tool, args: event.args, failed: event.failed === true && event.failedDerived !== true };
+	return [first, ...(event.extraTools ?? [])].map((t) =>
+		PARTLY_RECORDED.has(t.tool) || Object.keys(t.args ?? {}).length === 0
+			? { ...t, args: { ...t.args, unrecorded: unique() } }
+			: t,
+	);
+}
+
+/** What `runTrace` adds to the per-call ladder: the safety net, and the trace read as pi would have recorded it. */
+export interface SafetyOptions {
+	/** The default escalation rules send loops to rung 0. */
+	escalation?: boolean;
+	/** A review call on rung 0 at the end of each approved plan's run that ended on a cheaper rung (an estimate). */
+	review?: boolean;
+	/** Tools as `piToolCalls` gives them. */
+	piView?: boolean;
+}
+
+/** The review message's own tokens, roughly (the marker, the prompt, the open plan steps). */
+export const REVIEW_PROMPT_TOKENS = 150;
 
 export interface Trace {
 	v: 1;
@@ -204,6 +237,8 @@ export interface TraceRun {
 	sharedCache: { implementing: RunFigures; session: RunFigures };
 	/** For the limit search (not written to results.json). */
 	sim: { calls: SimCall[]; rungs: RungInfo[] };
+	/** With `SafetyOptions.review`: the estimated review calls on rung 0 (not in the figures above). */
+	review: { calls: number; cost: number };
 }
 
 function usageFor(model: Model<Api>, tokens: Tokens): Usage {
@@ -265,6 +300,7 @@ export function runTrace(
 	cacheKeyKind: CacheKey = "rung",
 	registry: RegistryLike = piAiRegistry(),
 	stepping: Stepping = "per-call",
+	safety: SafetyOptions = {},
 ): TraceRun {
 	const layers = [{ source: `bench:${ladder.name}`, text: JSON.stringify(ladder.config) }];
 	if (overrides) layers.push({ source: "bench:overrides", text: JSON.stringify(overrides) });
@@ -301,6 +337,35 @@ export function runTrace(
 	let since: "call" | "user" | "kickoff" = "call";
 	let mode: Mode = "off";
 	let callId = 0;
+	let unrecorded = 0;
+	/** The calls of the approved plan's run in progress (for the review estimate); undefined outside one. */
+	let planRun: TraceCall[] | undefined;
+	const review = { calls: 0, cost: 0 };
+	/**
+	 * The review the extension adds when an approved plan's run ends with an answer from a cheaper rung, estimated:
+	 * one call on rung 0 whose prompt is the run's last prompt and answer plus the review message, whose output is
+	 * the run's median output, through the same cache model. The review's own fixes are not modelled.
+	 */
+	const endPlanRun = () => {
+		const last = planRun?.at(-1);
+		if (safety.review && planRun && last && last.rung !== 0 && !last.error) {
+			const outputs = planRun.map((c) => c.tokens.output).sort((a, b) => a - b);
+			const lastPrompt = last.tokens.input + last.tokens.cacheRead;
+			const call: SimCall = {
+				prompt: lastPrompt + last.tokens.output + REVIEW_PROMPT_TOKENS,
+				cacheable: lastPrompt + last.tokens.output,
+				output: outputs[Math.floor(outputs.length / 2)] ?? 0,
+				error: false,
+				at: clock + CALL_GAP_MS,
+				ladderRung: 0,
+				implementing: true,
+				cut: false,
+			};
+			review.calls++;
+			review.cost += tokensCost(applyCall(cached, call, infos[0] as RungInfo), rung0.cost);
+		}
+		planRun = undefined;
+	};
 
 	const push = (entry: BranchEntry) => {
 		branch.push(entry);
@@ -314,6 +379,7 @@ export function runTrace(
 
 	for (const event of trace.events) {
 		if (event.type === "plan" || event.type === "user") {
+			endPlanRun();
 			if (event.type === "plan") setMode("planning");
 			else if (mode === "off") setMode("implementing"); // no plan: implementation with a user in the loop
 			const message = { role: "user", content: event.text };
@@ -323,6 +389,8 @@ export function runTrace(
 			continue;
 		}
 		if (event.type === "kickoff") {
+			endPlanRun();
+			planRun = [];
 			setMode("implementing");
 			const message = { role: "custom", customType: KICKOFF_TYPE, content: "The plan above is approved." };
 			messages.push(message);
@@ -331,7 +399,8 @@ export function runTrace(
 			continue;
 		}
 
-		const decision = decideCall(mode, config.ladder.length, toCallMessages(messages), config.reasoningBump);
+		const escalation = safety.escalation ? config.escalation : undefined;
+		const decision = decideCall(mode, config.ladder.length, toCallMessages(messages), config.reasoningBump, escalation);
 		if (!decision) throw new Error("a call while the mode is off");
 		const prompt = event.tokens.input + event.tokens.cacheRead;
 		const failedCall = event.error === true || event.aborted === true;
@@ -388,9 +457,11 @@ export function runTrace(
 		sim.push(simCall);
 
 		const tool = failedCall ? null : (event.tool ?? null);
-		const toolCalls = tool
-			? [{ tool, args: event.args, failed: event.failed === true }, ...(event.extraTools ?? [])]
-			: [];
+		const toolCalls = !tool
+			? []
+			: safety.piView
+				? piToolCalls(event, () => `#${unrecorded++}`)
+				: [{ tool, args: event.args, failed: event.failed === true }, ...(event.extraTools ?? [])];
 		const ids = toolCalls.map(() => `call_${callId++}`);
 		const content = toolCalls.map((t, i) => ({ type: "toolCall", id: ids[i], name: t.tool, arguments: t.args ?? {} }));
 		const stopReason: AssistantMessage["stopReason"] = event.aborted
@@ -426,6 +497,7 @@ export function runTrace(
 			cost: usage.cost.total,
 			flatCost: tokensCost(applyCall(flatCache, simCall, infos[0] as RungInfo), rung0.cost),
 		});
+		planRun?.push(calls[calls.length - 1] as TraceCall);
 
 		toolCalls.forEach((t, i) => {
 			const result = { role: "toolResult", toolCallId: ids[i], toolName: t.tool, isError: t.failed === true };
@@ -434,6 +506,7 @@ export function runTrace(
 		});
 	}
 
+	endPlanRun();
 	const { table, ...summary } = accountingSummary(branch, config, registry);
 	const shared = accountingSummary(sharedBranch, config, registry);
 	const direct = calls.reduce((sum, c) => sum + c.flatCost, 0);
@@ -456,5 +529,6 @@ export function runTrace(
 		flatCheck: { accounting, direct, diffPct: ((accounting - direct) / direct) * 100 },
 		sharedCache: { implementing: figures(shared.perPhase.implementing), session: figures(shared) },
 		sim: { calls: sim, rungs: infos },
+		review,
 	};
 }

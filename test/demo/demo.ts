@@ -1,11 +1,13 @@
 /**
  * `npm run demo`: the whole product with no API key. A scripted model on a local mock LLM server plans a small
  * task, pi approves the plan itself (--plan-auto-approve) and implements it down a 4-rung ladder that crosses
- * four providers and three wire formats. The trace below is read back from the session file pi wrote.
- * Everything happens in a temp dir that is removed at the end.
+ * four providers and three wire formats. The trace below is read back from the session file pi wrote, then
+ * `/stepdown` reports on that session. Prices are the test fixtures', not any provider's.
+ * Everything happens in a temp dir that is removed at the end; `--keep` copies the session file out first.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { copyFileSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
 import { PROVIDERS, USER_SETTINGS } from "../e2e/fixtures.ts";
 import { type MockAnswer, type RecordedRequest, startMockLlm } from "../helpers/mock-llm.ts";
 import { makeSandbox, readSessionEntries, runPi } from "../helpers/pi-harness.ts";
@@ -108,8 +110,19 @@ function trace(entries: Record<string, unknown>[]): Row[] {
 	return rows;
 }
 
+/** The ladder with each rung's fixture prices ($/M tokens, input/output). */
+function ladderLines(): string[] {
+	return LADDER.ladder.map((rung, i) => {
+		const [provider, id] = rung.model.split("/");
+		const cost = PROVIDERS.find((p) => p.name === provider)?.models.find((m) => m.id === id)?.cost;
+		const price = cost ? `$${cost.input}/$${cost.output} per M tokens in/out` : "no price";
+		return `  [${i}] ${rung.model}:${rung.thinking}  ${price}`;
+	});
+}
+
 async function main(): Promise<void> {
 	const started = Date.now();
+	const keep = process.argv.includes("--keep");
 	const mock = await startMockLlm({ providers: PROVIDERS, script: script() });
 	const sandbox = makeSandbox({
 		mock,
@@ -120,7 +133,10 @@ async function main(): Promise<void> {
 		},
 	});
 	try {
-		console.log(`$ pi -p ${JSON.stringify(TASK)} --plan-auto-approve\n`);
+		console.log("The ladder (.pi/plan-stepdown.json of the scratch project). Prices are the test fixtures', made up");
+		console.log("so that each rung costs visibly different; they are not any provider's:");
+		for (const line of ladderLines()) console.log(line);
+		console.log(`\n$ pi -p ${JSON.stringify(TASK)} --plan-auto-approve\n`);
 		const result = await runPi(sandbox, ["-p", TASK, "--plan-auto-approve"], { extension: ".", timeoutMs: 60_000 });
 		console.log(`exit code ${result.code}`);
 		console.log(`stdout: ${result.stdout.trim()}`);
@@ -145,8 +161,20 @@ async function main(): Promise<void> {
 			console.log(`--- ${name}`);
 			console.log(readFileSync(join(sandbox.projectDir, name), "utf8").trimEnd());
 		}
+		console.log('\n$ pi -c -p "/stepdown"   (the report on the same session, fixture prices)\n');
+		const report = await runPi(sandbox, ["-c", "-p", "/stepdown"], { extension: ".", timeoutMs: 60_000 });
+		// With -c, pi's print mode repeats the session's last answer after the report; it was shown above already.
+		const answer = result.stdout.trim();
+		const text = report.stdout.trimEnd();
+		console.log(text.endsWith(`\n${answer}`) ? text.slice(0, -answer.length).trimEnd() : text);
+		const [session] = readSessionEntries(sandbox);
+		if (keep && session) {
+			const kept = join(tmpdir(), `pi-plan-stepdown-demo-${basename(session.file)}`);
+			copyFileSync(session.file, kept);
+			console.log(`\nsession file kept: ${kept}`);
+		}
 		console.log(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s; the temp dir is removed.`);
-		if (result.code !== 0) process.exitCode = 1;
+		if (result.code !== 0 || report.code !== 0) process.exitCode = 1;
 	} finally {
 		await mock.close();
 		sandbox.cleanup();

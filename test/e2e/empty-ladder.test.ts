@@ -29,6 +29,9 @@ test("empty ladder: plan, approve and implement on the user's own model", async 
 	assert.deepEqual(mock.requests[0].toolNames, PLAN_TOOLS);
 	assert.ok(mock.requests[1].toolNames.includes("write"));
 	assert.ok(existsSync(join(sandbox.projectDir, "a.txt")));
-	assert.match(result.stderr, /^plan-stepdown: 3 calls, \$\d+\.\d{4}, 0 bumps\n$/);
+	assert.ok(
+		result.stderr.startsWith(`plan-stepdown: plan approved (--plan-auto-approve), implementing it:\n${PLAN_TEXT}\n`),
+	);
+	assert.match(result.stderr, /\nplan-stepdown: 3 calls, \$\d+\.\d{4}, 0 bumps\n$/);
 	checkSettings();
 });

@@ -9,7 +9,15 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, type TestContext, test } from "node:test";
-import { assistantMessages, customData, isRecord } from "../helpers/e2e.ts";
+import type { AssistantMessage } from "@mariozechner/pi-ai";
+import {
+	assistantMessages as assistants,
+	callRecords as calls,
+	isAssistantMessage,
+	isRecord,
+	stateRecords as states,
+	summaryRecords,
+} from "../helpers/e2e.ts";
 import type { MockApi, MockLlm, MockProvider, MockReply, MockScript, RecordedRequest } from "../helpers/mock-llm.ts";
 import {
 	modelsJsonFor,
@@ -19,7 +27,6 @@ import {
 	type RunOptions,
 	type RunResult,
 	readSessionEntries,
-	runPi,
 	type Sandbox,
 	type SandboxOptions,
 	type SessionEntry,
@@ -71,7 +78,11 @@ interface SetupOptions extends Omit<SandboxOptions, "mock" | "settings"> {
  */
 async function setup(t: TestContext, opts: SetupOptions): Promise<Env> {
 	const { script, providers = PROVIDERS, ...sandboxOptions } = opts;
-	const { mock, sandbox: sb } = await startRig(t, {
+	const {
+		mock,
+		sandbox: sb,
+		run,
+	} = await startRig(t, {
 		providers,
 		script,
 		settings: USER_SETTINGS,
@@ -82,7 +93,7 @@ async function setup(t: TestContext, opts: SetupOptions): Promise<Env> {
 		mock,
 		sb,
 		projectConfig: join(sb.projectDir, ".pi", "plan-stepdown.json"),
-		run: (args, runOpts = {}) => runPi(sb, args, { extension: ".", timeoutMs: 20_000, ...runOpts }),
+		run,
 		session() {
 			const files = readSessionEntries(sb);
 			assert.ok(files.length > 0, "pi wrote no session file");
@@ -103,54 +114,6 @@ const sorted = (names: readonly string[]) => [...names].sort();
 const PLAN_TOOLS = sorted(["read", "bash", "grep", "find", "ls"]);
 // Implementation calls: the configured implementation tools and the extension's own plan_progress.
 const ALL_TOOLS = sorted(["read", "bash", "edit", "write", "grep", "find", "ls", "plan_progress"]);
-
-interface Trigger {
-	kind: string;
-	tool: string;
-	detail: string;
-}
-
-interface CallData {
-	v: number;
-	rung: number;
-	phase: string;
-	reason: string;
-	trigger?: Trigger;
-	model: string;
-	thinking: string;
-}
-
-interface SummaryData {
-	v: number;
-	calls: number;
-	cost: number;
-	flatCost: number;
-	savingsPct: number;
-	cacheLostTokens: number;
-	perPhase: Record<"planning" | "implementing", { calls: number; cost: number }>;
-	perRung: { rung: number; calls: number; models: string[] }[];
-	bumps: unknown[];
-	lastRun?: { calls: number };
-}
-
-interface StateData {
-	v: number;
-	mode: string;
-	autoApprove: boolean;
-}
-
-interface AssistantData {
-	role: "assistant";
-	api: string;
-	provider: string;
-	model: string;
-	stopReason: string;
-	usage: { input: number; output: number; cost: { total: number } };
-}
-
-const calls = (entries: readonly SessionEntry[]) => customData(entries, "plan-stepdown:call") as CallData[];
-const states = (entries: readonly SessionEntry[]) => customData(entries, "plan-stepdown:state") as StateData[];
-const assistants = (entries: readonly SessionEntry[]) => assistantMessages<AssistantData>(entries);
 
 /** Call records and assistant messages must alternate: one record right before each routed call's answer. */
 function assertCallsPaired(entries: readonly SessionEntry[]): void {
@@ -174,8 +137,8 @@ const sessionId = (entries: readonly SessionEntry[]) => {
 	return header.id as string;
 };
 
-const closeTo = (actual: number, expected: number, message: string) =>
-	assert.ok(Math.abs(actual - expected) < 1e-12, `${message}: expected ${expected}, got ${actual}`);
+const closeTo = (actual: number | undefined, expected: number, message: string) =>
+	assert.ok(Math.abs((actual ?? Number.NaN) - expected) < 1e-12, `${message}: expected ${expected}, got ${actual}`);
 
 const usd = (n: number) => `$${n.toFixed(4)}`;
 
@@ -193,6 +156,11 @@ function summaryLine(costs: readonly number[], bumps: number, switched: readonly
 	const pct = (((flat - total) / flat) * 100).toFixed(1);
 	return `plan-stepdown: ${costs.length} calls, ${usd(total)} (flat rung 0: ${usd(flat)}, saved ${pct}%), ${bumps} bump${bumps === 1 ? "" : "s"}`;
 }
+
+/** What headless auto-approve prints to stderr before implementing: the plan it approved. */
+const APPROVED = `plan-stepdown: plan approved (--plan-auto-approve), implementing it:\n${PLAN_TEXT}\n`;
+/** stderr without the ladder advice line (advice.ts; it comes just before the summary when a simpler ladder pays). */
+const withoutAdvice = (stderr: string) => stderr.replace(/^plan-stepdown advice: .*\n/m, "");
 
 const assertNoStack = (stderr: string) => assert.doesNotMatch(stderr, /^\s+at /m, `no stack trace:\n${stderr}`);
 
@@ -230,7 +198,16 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 		assert.equal(r.stdout, `${finalText}\n`, "stdout is the final assistant text and nothing else");
 		const costs = [BIG, BIG, MID, MID, SMALL, SMALL, SMALL];
 		// Rung switches inside a phase (model or effort): calls 3 (mid high → medium), 4 (→ small), 5 (medium → low).
-		assert.equal(r.stderr, `${summaryLine(costs, 0, [3, 4, 5])}\n`, "stderr is the one-line summary");
+		assert.equal(
+			withoutAdvice(r.stderr),
+			`${APPROVED}${summaryLine(costs, 0, [3, 4, 5])}\n`,
+			"stderr: the approved plan, then the one-line summary",
+		);
+		// Replayed on the same tokens, the three middle rungs lose more cache than their prices save (advice.ts).
+		assert.match(
+			r.stderr,
+			/^plan-stepdown advice: rungs 1, 2, 3 cost more in lost cache than they saved; replayed on the same tokens, rungs 0, 4 alone: \$\d+\.\d{4} vs \$\d+\.\d{4} on this ladder \(-\d+\.\d%\)\n/m,
+		);
 
 		// The wire: every call on the rung's model and effort, on the oai provider with its key.
 		assert.deepEqual(modelEffort(reqs), [
@@ -319,7 +296,7 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 		);
 
 		// The same figures as the stderr line, as data in the session: the last entry pi wrote.
-		const summaries = customData(entries, "plan-stepdown:summary") as SummaryData[];
+		const summaries = summaryRecords(entries);
 		assert.equal(summaries.length, 1);
 		assert.equal(entries.at(-1)?.customType, "plan-stepdown:summary");
 		const [summary] = summaries;
@@ -345,6 +322,7 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 		);
 		assert.deepEqual(summary.bumps, []);
 		assert.equal(summary.lastRun?.calls, 5);
+		assert.deepEqual(summary.advice?.suggested, [0, 4], "the advice as data: the suggested ladder");
 	});
 
 	test("--mode json: the event stream carries the implementation's tool calls and ends with agent_end", async (t) => {
@@ -359,8 +337,8 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 		});
 		const r = await env.run(["--mode", "json", "make hello", "--plan-auto-approve"]);
 		assert.equal(r.code, 0, r.stderr);
-		assert.equal(r.stderr, `${summaryLine([BIG, MID, MID, SMALL], 0, [2, 3])}\n`);
-		const summaries = customData(env.session(), "plan-stepdown:summary") as SummaryData[];
+		assert.equal(withoutAdvice(r.stderr), `${APPROVED}${summaryLine([BIG, MID, MID, SMALL], 0, [2, 3])}\n`);
+		const summaries = summaryRecords(env.session());
 		assert.deepEqual(
 			summaries.map((x) => [x.calls, x.perPhase.implementing.calls, x.cacheLostTokens]),
 			[[4, 3, 2 * USAGE.input]],
@@ -401,7 +379,9 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 			["write:false", "bash:false"],
 		);
 		const answered = events
-			.filter((e): e is PiEvent & { message: AssistantData } => e.type === "message_end" && isAssistant(e.message))
+			.filter(
+				(e): e is PiEvent & { message: AssistantMessage } => e.type === "message_end" && isAssistantMessage(e.message),
+			)
 			.map((e) => `${e.message.provider}/${e.message.model}`);
 		assert.deepEqual(answered, ["oai/gpt-big", "oai/gpt-mid", "oai/gpt-mid", "oai/gpt-small"]);
 		// pi 1.x streams the kickoff (a boundary entry of agent_before_settle) as entry_appended.
@@ -414,10 +394,6 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 		assert.equal(readFileSync(join(env.sb.projectDir, "hello.txt"), "utf8"), "hi\n");
 	});
 });
-
-function isAssistant(message: unknown): message is AssistantData {
-	return isRecord(message) && message.role === "assistant";
-}
 
 // ---------------------------------------------------------------------------------------------
 // scenario 3: bumps
@@ -461,15 +437,15 @@ describe("the savings with the cache the provider reports", () => {
 			at(PRICES.big, 1000, 4000) +
 			at(PRICES.big, 1000, 5000) +
 			at(PRICES.big, 500, 6000);
-		const [summary] = customData(env.session(), "plan-stepdown:summary") as SummaryData[];
+		const [summary] = summaryRecords(env.session());
 		assert.ok(summary);
 		closeTo(summary.cost, cost, "what pi recorded, cache reads at each model's price");
 		closeTo(summary.flatCost, flat, "flat rung 0");
 		assert.equal(summary.cacheLostTokens, 5000);
 		const pct = (((flat - cost) / flat) * 100).toFixed(1);
 		assert.equal(
-			r.stderr,
-			`plan-stepdown: 5 calls, ${usd(cost)} (flat rung 0: ${usd(flat)}, saved ${pct}%), 0 bumps\n`,
+			withoutAdvice(r.stderr),
+			`${APPROVED}plan-stepdown: 5 calls, ${usd(cost)} (flat rung 0: ${usd(flat)}, saved ${pct}%), 0 bumps\n`,
 		);
 	});
 });
@@ -501,7 +477,7 @@ describe("bumps during implementation", () => {
 		assert.equal(r.code, 0, r.stderr);
 		assert.equal(r.stdout, "done\n");
 		const costs = [BIG, MID, MID, SMALL, MID, MID, MID, MID, SMALL, MID];
-		assert.equal(r.stderr, `${summaryLine(costs, 3, [2, 3, 4, 5, 6, 7, 8, 9])}\n`);
+		assert.equal(withoutAdvice(r.stderr), `${APPROVED}${summaryLine(costs, 3, [2, 3, 4, 5, 6, 7, 8, 9])}\n`);
 
 		assert.deepEqual(modelEffort(reqs), [
 			"gpt-big/xhigh",
@@ -621,14 +597,14 @@ async function runOnExtraRung(
 }
 
 /** Each answer's api, provider/model and cost, as pi recorded them in the session; returns the answers. */
-function assertAnswers(entries: readonly SessionEntry[], expected: readonly [string, number][]): AssistantData[] {
+function assertAnswers(entries: readonly SessionEntry[], expected: readonly [string, number][]): AssistantMessage[] {
 	const answers = assistants(entries);
 	assert.deepEqual(
 		answers.map((a) => `${a.api} ${a.provider}/${a.model}`),
 		expected.map(([label]) => label),
 	);
 	for (const [i, [, cost]] of expected.entries()) {
-		closeTo(answers[i]?.usage.cost.total ?? Number.NaN, cost, `cost of answer ${i}`);
+		closeTo(answers[i]?.usage.cost.total, cost, `cost of answer ${i}`);
 	}
 	return answers;
 }
@@ -1043,7 +1019,7 @@ const BAD_CASES: BadCase[] = [
 				},
 			};
 		},
-		expect: () => ['ladder[1]: no API key for provider "anthropic"'],
+		expect: () => ['ladder[1]: no API key for provider "anthropic" (set ANTHROPIC_API_KEY, '],
 	},
 ];
 
@@ -1170,10 +1146,10 @@ describe("commands in print mode", () => {
 		const r = await env.run(["-p", "make hello", "--plan-auto-approve"]);
 		assert.equal(r.code, 0, r.stderr);
 		assert.equal(r.stdout, "All done.\n");
-		assert.equal(r.stderr, "", "nothing on stderr");
+		assert.equal(r.stderr, APPROVED, "the approved plan, no summary line");
 		const entries = env.session();
 		assert.equal(calls(entries).length, 3, "the calls are still recorded: /stepdown can still show the costs");
-		assert.deepEqual(customData(entries, "plan-stepdown:summary"), []);
+		assert.deepEqual(summaryRecords(entries), []);
 	});
 
 	test("pi --mode json /stepdown: the report goes to stderr, stdout stays JSON", async (t) => {

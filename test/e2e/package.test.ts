@@ -166,7 +166,7 @@ describe("the npm tarball, installed as a pi package", () => {
 		const r = await runPi(sb, [...trust, "-p", "Create hello.txt", "--plan-auto-approve"], { timeoutMs: 30_000 });
 		assert.equal(r.code, 0, r.stderr);
 		assert.equal(r.stdout, "Done.\n");
-		assert.match(r.stderr, /^plan-stepdown: 4 calls, /);
+		assert.match(r.stderr, /^plan-stepdown: plan approved \(--plan-auto-approve\)[\s\S]*^plan-stepdown: 4 calls, /m);
 		assert.deepEqual(
 			mock.requests.map((q) => `${q.model}/${q.effort}`),
 			["gpt-big/xhigh", "gpt-big/xhigh", "gpt-mid/high", "gpt-mid/medium"],

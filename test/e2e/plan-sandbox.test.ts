@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { describe, type TestContext, test } from "node:test";
 import { probeSandbox } from "../../src/plan-sandbox.ts";
-import { type MockReply, startMockLlm } from "../helpers/mock-llm.ts";
-import { makeSandbox, runPi } from "../helpers/pi-harness.ts";
+import type { MockReply } from "../helpers/mock-llm.ts";
+import { startRig } from "../helpers/rig.ts";
 import { differences, type Scratch, snapshot } from "../helpers/scratch-repo.ts";
 import { bash, PARSER_MODE, PLAN_TEXT, PROVIDERS, SAME_PROVIDER_LADDER, USER_SETTINGS } from "./fixtures.ts";
 
@@ -32,17 +32,18 @@ const hasSandbox = probeSandbox().kind === "bubblewrap";
 
 async function planWithAttempts(t: TestContext, agentFiles: Record<string, string>) {
 	const script: MockReply[] = [...ATTEMPTS.map((c) => bash(c)), { text: PLAN_TEXT }];
-	const mock = await startMockLlm({ providers: PROVIDERS, script });
-	const sb = makeSandbox({
+	const {
 		mock,
+		sandbox: sb,
+		run,
+	} = await startRig(t, {
+		providers: PROVIDERS,
+		script,
 		settings: USER_SETTINGS,
 		planConfig: SAME_PROVIDER_LADDER,
 		files: { "hello.txt": "keep me\n" },
 		agentFiles,
-	});
-	t.after(async () => {
-		sb.cleanup();
-		await mock.close();
+		checkAfter: true,
 	});
 	const git = (...args: string[]) =>
 		execFileSync("git", args, { cwd: sb.projectDir, env: { ...process.env, HOME: sb.homeDir } });
@@ -54,7 +55,7 @@ async function planWithAttempts(t: TestContext, agentFiles: Record<string, strin
 	const onlyProject = (m: Map<string, string>) =>
 		new Map([...m].filter(([k]) => k.startsWith("project/") && !k.startsWith("project/.pi/")));
 	const before = onlyProject(snapshot(scratch));
-	const r = await runPi(sb, ["-p", "/plan Tidy up hello.txt"], { extension: ".", timeoutMs: 60_000 });
+	const r = await run(["-p", "/plan Tidy up hello.txt"], { timeoutMs: 60_000 });
 	return { r, mock, changed: differences(before, onlyProject(snapshot(scratch))) };
 }
 

@@ -7,17 +7,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
-import {
-	assertSettingsUnchanged,
-	assistantRecords,
-	bodyText,
-	callRecords,
-	onlySession,
-	settingsBytes,
-	wireLabels,
-} from "../helpers/e2e.js";
-import { type MockAnswer, type MockLlm, type MockScript, startMockLlm } from "../helpers/mock-llm.js";
-import { FAST_RETRY_SETTINGS, makeSandbox, runPi, type Sandbox } from "../helpers/pi-harness.js";
+import { assistantRecords, bodyText, callRecords, onlySession, wireLabels } from "../helpers/e2e.js";
+import type { MockAnswer, MockScript } from "../helpers/mock-llm.js";
+import { FAST_RETRY_SETTINGS, type Sandbox } from "../helpers/pi-harness.js";
+import { startRig } from "../helpers/rig.ts";
 import {
 	bash,
 	FIVE_RUNG_LADDER,
@@ -33,30 +26,21 @@ const LADDER = FIVE_RUNG_LADDER;
 const RUNG = FIVE_RUNGS;
 const RUNG_MODEL = FIVE_RUNG_MODELS;
 
-interface Rig {
-	mock: MockLlm;
-	sandbox: Sandbox;
-	run(args: string[]): ReturnType<typeof runPi>;
-}
-
-async function rig(t: TestContext, script: MockScript, planConfig: unknown = LADDER): Promise<Rig> {
-	const mock = await startMockLlm({ providers: PROVIDERS, script });
-	const sandbox = makeSandbox({
-		mock,
-		settings: { ...USER_SETTINGS, ...FAST_RETRY_SETTINGS },
+function rig(
+	t: TestContext,
+	script: MockScript,
+	planConfig: unknown = LADDER,
+	retry: object = FAST_RETRY_SETTINGS,
+	files: Record<string, string> = {},
+) {
+	return startRig(t, {
+		providers: PROVIDERS,
+		script,
+		settings: { ...USER_SETTINGS, ...retry },
 		planConfig,
-		files: { "src/x.ts": "export const x = 1;\n" },
+		files: { "src/x.ts": "export const x = 1;\n", ...files },
+		checkAfter: true,
 	});
-	const before = settingsBytes(sandbox);
-	t.after(async () => {
-		try {
-			assertSettingsUnchanged(sandbox, before);
-		} finally {
-			await mock.close();
-			sandbox.cleanup();
-		}
-	});
-	return { mock, sandbox, run: (args) => runPi(sandbox, args, { extension: ".", timeoutMs: 20_000 }) };
 }
 
 const read = (path: string): MockAnswer => ({ toolCalls: [{ name: "read", arguments: { path } }] });
@@ -102,21 +86,28 @@ test("escalation: a cheap rung reading the same file three times → the 4th cal
 	assert.match(r.stderr, /plan-stepdown: 7 calls, .*, 0 bumps, 1 escalation\n$/);
 });
 
-test("escalation: the same failing bash command twice → rung 0 instead of the failed-bash bump to rung 1", async (t) => {
-	const failing = "ls /nonexistent-stepdown-dir";
-	const { mock, sandbox, run } = await rig(t, [
-		{ text: PLAN_TEXT },
-		bash(failing), // 1: fails
-		write("a.txt", "a\n"), // 1: bump (failed bash)
-		bash(failing), // 2: fails again
-		write("b.txt", "b\n"), // 0: escalation
-		{ text: "Done." }, // 1
-	]);
+test("escalation: the same failing `npm test` twice → rung 0 instead of the failed-bash bump to rung 1", async (t) => {
+	const failing = "npm test";
+	const failingTests = { scripts: { test: 'node -e "process.exit(1)"' } };
+	const { mock, sandbox, run } = await rig(
+		t,
+		[
+			{ text: PLAN_TEXT },
+			bash(failing), // 1: fails
+			write("a.txt", "a\n"), // 1: bump (failed bash)
+			bash(failing), // 2: fails again
+			write("b.txt", "b\n"), // 0: escalation
+			{ text: "Done." }, // 1
+		],
+		LADDER,
+		FAST_RETRY_SETTINGS,
+		{ "package.json": JSON.stringify(failingTests) },
+	);
 	const r = await run(["-p", "Create the files", "--plan-auto-approve"]);
 	assert.equal(r.code, 0, r.stderr);
 	const rungs = [0, 1, 1, 2, 0, 1];
 	assert.deepEqual(wireLabels(mock.requests), labelled(rungs));
-	assert.match(mock.requests[4].toolResults[0]?.text ?? "", /No such file|cannot access/, "the failure reached rung 0");
+	assert.match(mock.requests[4].toolResults[0]?.text ?? "", /exited with code 1/, "the failure reached rung 0");
 	assert.deepEqual(reasons(sandbox), [
 		"0:planning",
 		"1:kickoff",
@@ -132,7 +123,7 @@ test("escalation: the same failing bash command twice → rung 0 instead of the 
 	assert.match(r.stderr, /plan-stepdown: 6 calls, .*, 1 bump, 1 escalation\n$/);
 
 	// /stepdown on the resumed session lists the escalation with its cause.
-	const report = await runPi(sandbox, ["-p", "-c", "/stepdown"], { extension: ".", timeoutMs: 20_000 });
+	const report = await run(["-p", "-c", "/stepdown"]);
 	const text = report.stdout + report.stderr;
 	assert.match(text, new RegExp(`escalations to rung 0:\\n {4}after same-failing-bash \\(bash\\): ${failing}`));
 });
@@ -216,11 +207,44 @@ test("failover: a rung whose provider answers 429 every time → after the secon
 	assert.match(r.stderr, /plan-stepdown: 7 calls, .*, 0 bumps, 1 failover\n$/);
 
 	// /stepdown on the resumed session lists the failover with where it went and why.
-	const report = await runPi(sandbox, ["-p", "-c", "/stepdown"], { extension: ".", timeoutMs: 20_000 });
+	const report = await run(["-p", "-c", "/stepdown"]);
 	assert.match(
 		report.stdout + report.stderr,
 		/failovers:\n {4}rung 1 → 2 \(ant\/claude-sonnet-4-6\): 429 rate-limit on rung 1 \(2 in a row\)/,
 	);
+});
+
+test("failover: a provider asking to wait an hour (retry-after: 3600) is not waited for: the other provider's rung answers", async (t) => {
+	const steps: MockAnswer[] = [write("hello.txt", "Hello\n"), { text: "Done." }];
+	let step = 0;
+	// pi's own retry is fast, the provider SDKs' retries are left at pi's defaults (they would honour retry-after).
+	const { mock, sandbox, run } = await rig(
+		t,
+		(req) => {
+			if (req.model === "gpt-big") return { text: PLAN_TEXT };
+			if (req.model === "gpt-mid") return { ...RATE_LIMITED, retryAfterSeconds: 3600 };
+			return steps[step++] ?? { text: "Done." };
+		},
+		LADDER,
+		{ retry: { enabled: true, maxRetries: 3, baseDelayMs: 20 } },
+	);
+	const r = await run(["-p", "Create hello.txt", "--plan-auto-approve"]);
+	assert.equal(r.code, 0, r.stderr);
+	assert.equal(r.stdout, "Done.\n");
+	// One HTTP attempt per pi attempt: no SDK-internal retry of rung 1 (it would sleep the hour first).
+	assert.deepEqual(wireLabels(mock.requests), labelled([0, 1, 1, 2, 2]));
+	assert.match((failovers(sandbox)[3] as { cause: string }).cause, /^429 rate-limit on rung 1 \(2 in a row\)$/);
+	assert.deepEqual(
+		assistantRecords(onlySession(sandbox).entries).map((m) => `${m.provider}/${m.model} ${m.stopReason}`),
+		[
+			"oai/gpt-big stop",
+			"oai/gpt-mid error",
+			"oai/gpt-mid error",
+			"ant/claude-sonnet-4-6 toolUse",
+			"ant/claude-sonnet-4-6 stop",
+		],
+	);
+	assert.equal(readFileSync(join(sandbox.projectDir, "hello.txt"), "utf8"), "Hello\n");
 });
 
 test("failover: a rung that failed over cools down: a later bump to it goes to the fallback instead", async (t) => {
@@ -271,6 +295,80 @@ test("escalation: an edit whose old text is not found twice on the same file →
 		"2:step",
 		"0:escalation:edit-not-found:src/x.ts",
 	]);
+});
+
+test("escalation: a cheap rung's runaway output (thinking only, cut at the token limit) → one more turn on rung 0, and the run completes", async (t) => {
+	const small = { input: 10, output: 100 };
+	const { mock, sandbox, run } = await rig(t, [
+		{ text: PLAN_TEXT },
+		{ ...read("src/x.ts"), usage: small }, // 1
+		{ ...bash("cat src/x.ts"), usage: small }, // 2
+		{ ...write("hello.txt", "Hello\n"), usage: small }, // 3
+		{ thinking: "Let me think about this again and again…", stopReason: "length", usage: { input: 10, output: 9000 } }, // 4
+		bash("cat hello.txt"), // 0: the turn the extension added
+		{ text: "Done." }, // 1
+	]);
+	const r = await run(["-p", "Create hello.txt", "--plan-auto-approve"]);
+	assert.equal(r.code, 0, r.stderr);
+	assert.equal(r.stdout, "Done.\n");
+	const rungs = [0, 1, 2, 3, 4, 0, 1];
+	assert.deepEqual(wireLabels(mock.requests), labelled(rungs));
+	assert.match(
+		bodyText(mock.requests[5]),
+		/\[plan-stepdown runaway-output: 9000 output tokens, 90× the median 100, cut at the token limit\] Your last answer ended without a tool call/,
+	);
+	const cause = "9000 output tokens, 90× the median 100, cut at the token limit";
+	assert.deepEqual(reasons(sandbox), [
+		"0:planning",
+		"1:kickoff",
+		"2:step",
+		"3:step",
+		"4:step",
+		`0:escalation:runaway-output:${cause}`,
+		"1:step",
+	]);
+	const entries = onlySession(sandbox).entries;
+	assert.deepEqual(
+		assistantRecords(entries).map((a) => `${a.provider}/${a.model} ${a.stopReason}`),
+		[
+			"oai/gpt-big stop",
+			"oai/gpt-mid toolUse",
+			"ant/claude-sonnet-4-6 toolUse",
+			"chat/chat-tiny toolUse",
+			"chat/chat-tiny length",
+			"oai/gpt-big toolUse",
+			"oai/gpt-mid stop",
+		],
+	);
+	assert.equal(
+		entries.filter((e) => e.type === "custom_message" && e.customType === "plan-stepdown:continue").length,
+		1,
+	);
+	assert.match(r.stderr, /plan-stepdown: 7 calls, .*, 0 bumps, 1 escalation\n$/);
+
+	const report = await run(["-p", "-c", "/stepdown"]);
+	assert.match(
+		report.stdout + report.stderr,
+		new RegExp(`escalations to rung 0:\\n {4}after runaway-output: ${cause}`),
+	);
+});
+
+test("escalation: runawayOutput 0 is off: the runaway answer ends the run as pi ends it", async (t) => {
+	const small = { input: 10, output: 100 };
+	const { mock, run } = await rig(
+		t,
+		[
+			{ text: PLAN_TEXT },
+			{ ...read("src/x.ts"), usage: small },
+			{ ...bash("cat src/x.ts"), usage: small },
+			{ ...write("hello.txt", "Hello\n"), usage: small },
+			{ thinking: "Again and again…", stopReason: "length", usage: { input: 10, output: 9000 } },
+		],
+		{ ...LADDER, escalation: { runawayOutput: 0 } },
+	);
+	const r = await run(["-p", "Create hello.txt", "--plan-auto-approve"]);
+	assert.deepEqual(wireLabels(mock.requests), labelled([0, 1, 2, 3, 4]));
+	assert.doesNotMatch(r.stderr, /escalation/);
 });
 
 // ---------------------------------------------------------------------------------------------

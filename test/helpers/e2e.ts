@@ -2,9 +2,23 @@
  * Small assertions helpers shared by the e2e tests that drive pi through rpc, print and tmux: per-call wire labels,
  * the extension's session records, and order-independent event lookups on a running rpc process.
  */
+
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { AssistantMessage } from "@mariozechner/pi-ai";
+import type { Summary } from "../../src/accounting.ts";
+import type { AdviceData } from "../../src/advice.ts";
+import {
+	CALL_TYPE,
+	type CallEntry,
+	isCallEntry,
+	isRecord,
+	isStateEntry,
+	STATE_TYPE,
+	type StateEntry,
+	SUMMARY_TYPE,
+} from "../../src/state.ts";
 import type { RecordedRequest } from "./mock-llm.js";
 import type { PiEvent, PiRpc, Sandbox, SessionEntry } from "./pi-harness.js";
 import { readSessionEntries } from "./pi-harness.js";
@@ -21,24 +35,7 @@ export const bodyText = (req: RecordedRequest): string =>
 /** Whether the planning block ("PLAN MODE") is in the request (it lives in the system prompt only). */
 export const hasPlanBlock = (req: RecordedRequest): boolean => bodyText(req).includes("PLAN MODE");
 
-export interface CallRecord {
-	rung: number;
-	phase: string;
-	reason: string;
-	model: string;
-	thinking: string;
-	trigger?: unknown;
-}
-
-export interface StateRecord {
-	mode: string;
-	autoApprove: boolean;
-	userTools?: string[];
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-	return typeof value === "object" && value !== null && !Array.isArray(value);
-}
+export { isRecord };
 
 /** The entries of the single session pi wrote in this sandbox (fails loudly if there is not exactly one). */
 export function onlySession(sandbox: Sandbox): { file: string; entries: SessionEntry[] } {
@@ -53,12 +50,27 @@ export function customData(entries: readonly SessionEntry[], customType: string)
 	return entries.filter((e) => e.type === "custom" && e.customType === customType).map((e) => e.data);
 }
 
-export function callRecords(entries: readonly SessionEntry[]): CallRecord[] {
-	return customData(entries, "plan-stepdown:call").filter(isRecord) as unknown as CallRecord[];
+/** The extension's call records; each must pass the extension's own validation (a malformed one fails the test). */
+export function callRecords(entries: readonly SessionEntry[]): CallEntry[] {
+	return customData(entries, CALL_TYPE).map((data) => {
+		assert.ok(isCallEntry(data), `a valid call entry: ${JSON.stringify(data)}`);
+		return data;
+	});
 }
 
-export function stateRecords(entries: readonly SessionEntry[]): StateRecord[] {
-	return customData(entries, "plan-stepdown:state").filter(isRecord) as unknown as StateRecord[];
+/** The extension's mode records, validated as the extension reads them back. */
+export function stateRecords(entries: readonly SessionEntry[]): StateEntry[] {
+	return customData(entries, STATE_TYPE).map((data) => {
+		assert.ok(isStateEntry(data), `a valid state entry: ${JSON.stringify(data)}`);
+		return data;
+	});
+}
+
+/** The headless summary entry as written: the accounting summary without its text table. */
+export type SummaryRecord = Omit<Summary, "table"> & { v: number; advice?: AdviceData };
+
+export function summaryRecords(entries: readonly SessionEntry[]): SummaryRecord[] {
+	return customData(entries, SUMMARY_TYPE) as SummaryRecord[];
 }
 
 export interface AssistantRecord {
@@ -78,11 +90,12 @@ function textOf(content: unknown): string {
 		.join("");
 }
 
+export const isAssistantMessage = (message: unknown): message is AssistantMessage =>
+	isRecord(message) && message.role === "assistant";
+
 /** Every assistant message pi recorded, in order, as pi wrote it (usage, cost, api…). */
-export function assistantMessages<T>(entries: readonly SessionEntry[]): T[] {
-	return entries
-		.filter((e) => e.type === "message" && isRecord(e.message) && e.message.role === "assistant")
-		.map((e) => e.message as T);
+export function assistantMessages(entries: readonly SessionEntry[]): AssistantMessage[] {
+	return entries.map((e) => e.message).filter(isAssistantMessage);
 }
 
 /** Every assistant message pi recorded, in order. */

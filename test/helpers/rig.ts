@@ -5,7 +5,14 @@
 import type { TestContext } from "node:test";
 import { assertSettingsUnchanged, settingsBytes } from "./e2e.ts";
 import { type MockLlm, type MockProvider, type MockScript, startMockLlm } from "./mock-llm.ts";
-import { makeSandbox, type Sandbox, type SandboxOptions } from "./pi-harness.ts";
+import {
+	makeSandbox,
+	type RunOptions,
+	type RunResult,
+	runPi,
+	type Sandbox,
+	type SandboxOptions,
+} from "./pi-harness.ts";
 
 export interface RigOptions extends Omit<SandboxOptions, "mock"> {
 	providers: MockProvider[];
@@ -20,6 +27,8 @@ export interface Rig {
 	settingsBefore: Buffer;
 	/** settings.json is byte-identical to what the test started with. */
 	checkSettings(): void;
+	/** pi with this repo as the extension (`-e .`), in the sandbox; 20 s unless `opts` says otherwise. */
+	run(args: string[], opts?: RunOptions): Promise<RunResult>;
 }
 
 export async function startRig(t: TestContext, opts: RigOptions): Promise<Rig> {
@@ -36,5 +45,7 @@ export async function startRig(t: TestContext, opts: RigOptions): Promise<Rig> {
 			sandbox.cleanup();
 		}
 	});
-	return { mock, sandbox, settingsBefore, checkSettings };
+	const run = (args: string[], runOpts: RunOptions = {}) =>
+		runPi(sandbox, args, { extension: ".", timeoutMs: 20_000, ...runOpts });
+	return { mock, sandbox, settingsBefore, checkSettings, run };
 }

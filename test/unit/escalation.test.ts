@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type EscalationRules, escalationTracker } from "../../src/escalation.ts";
+import {
+	type EscalationRules,
+	escalationTracker,
+	type FinalSeen,
+	isNoMatch,
+	runawayOf,
+	runawayOutput,
+	segmentOutputs,
+} from "../../src/escalation.ts";
 import {
 	type BumpRules,
 	type CallMessage,
@@ -8,6 +16,8 @@ import {
 	decideCall,
 	REVIEW_MARKER,
 	REVIEW_TYPE,
+	RUNAWAY_TYPE,
+	runawayText,
 	stableJson,
 	toCallMessages,
 } from "../../src/ladder.ts";
@@ -18,7 +28,13 @@ const bumps: BumpRules = {
 	bumpOnPackageManagerCommand: true,
 	packageManagerCommands: ["npm", "pnpm", "yarn", "bun"],
 };
-const DEFAULTS: EscalationRules = { sameToolCall: 3, sameFailingBash: 2, failuresInARow: 3, editNotFound: 2 };
+const DEFAULTS: EscalationRules = {
+	sameToolCall: 3,
+	sameFailingBash: 2,
+	failuresInARow: 3,
+	editNotFound: 2,
+	runawayOutput: 4,
+};
 
 interface Tool {
 	name: string;
@@ -299,11 +315,19 @@ describe("toCallMessages keeps what the rules need", () => {
 		]);
 	});
 
-	test("a long error keeps only its head", () => {
+	test("a long error keeps its head and its tail (bash's exit code), not the whole log", () => {
 		const [m] = toCallMessages([
-			{ role: "toolResult", toolCallId: "b", toolName: "bash", isError: true, content: "x".repeat(10_000) },
+			{
+				role: "toolResult",
+				toolCallId: "b",
+				toolName: "bash",
+				isError: true,
+				content: `${"x".repeat(10_000)}\n\nCommand exited with code 2`,
+			},
 		]);
-		assert.equal(m.role === "toolResult" ? m.errorText?.length : -1, 300);
+		const text = m.role === "toolResult" ? (m.errorText ?? "") : "";
+		assert.equal(text.length, 301);
+		assert.match(text, /^x{240}…x*\n\nCommand exited with code 2$/);
 	});
 
 	test("stableJson sorts nested keys, keeps arrays in order", () => {
@@ -339,6 +363,140 @@ describe("the review turn in the ladder", () => {
 				{ role: "user", kickoff: false, review: true },
 				{ role: "user", kickoff: false },
 			],
+		);
+	});
+});
+
+describe("runaway output: a cheaper rung's answer with far more output than the segment's median and no progress", () => {
+	const seen = (over: Partial<FinalSeen> = {}): FinalSeen => ({
+		stopReason: "length",
+		hasToolCall: false,
+		hasText: false,
+		output: 9000,
+		...over,
+	});
+	const median300 = [200, 300, 400];
+	const cases: { name: string; multiple?: number; final: FinalSeen; previous?: number[]; fires: boolean }[] = [
+		{ name: "cut at the token limit, 30× the median", final: seen(), fires: true },
+		{ name: "only thinking, stopped normally", final: seen({ stopReason: "stop" }), fires: true },
+		{ name: "a truncated text is no final answer", final: seen({ hasText: true }), fires: true },
+		{ name: "a final answer is progress", final: seen({ stopReason: "stop", hasText: true }), fires: false },
+		{ name: "a tool call is progress", final: seen({ hasToolCall: true }), fires: false },
+		{ name: "an error is pi's retry's business", final: seen({ stopReason: "error" }), fires: false },
+		{ name: "an aborted call", final: seen({ stopReason: "aborted" }), fires: false },
+		{ name: "exactly the multiple is not above it", final: seen({ output: 1200 }), fires: false },
+		{ name: "just above the multiple", final: seen({ output: 1201 }), fires: true },
+		{ name: "fewer earlier calls than RUNAWAY_MIN_CALLS", final: seen(), previous: [300, 300], fires: false },
+		{ name: "0 turns the rule off", multiple: 0, final: seen(), fires: false },
+		{ name: "a configured multiple of 40", multiple: 40, final: seen(), fires: false },
+		{ name: "earlier calls without output: no median", final: seen(), previous: [0, 0, 0], fires: false },
+	];
+	for (const c of cases) {
+		test(`${c.name} → ${c.fires ? "fires" : "no"}`, () => {
+			const t = runawayOutput(c.multiple ?? 4, c.final, c.previous ?? median300);
+			assert.equal(t !== undefined, c.fires);
+			if (t) assert.equal(t.kind, "runaway-output");
+		});
+	}
+
+	test("the trigger says how far above the median and why it is no progress", () => {
+		assert.deepEqual(runawayOutput(4, seen(), median300), {
+			kind: "runaway-output",
+			tool: "",
+			detail: "9000 output tokens, 30× the median 300, cut at the token limit",
+		});
+		assert.match(runawayOutput(4, seen({ stopReason: "stop" }), median300)?.detail ?? "", /no tool call or answer$/);
+		assert.match(runawayOutput(4, seen(), [100, 200, 300, 400])?.detail ?? "", /the median 250,/, "even count");
+	});
+
+	test("runawayOf reads pi's messages: the segment's successful calls since the last user-role message", () => {
+		const a = (output: number, stopReason = "toolUse") => ({ role: "assistant", stopReason, usage: { output } });
+		const history = [
+			{ role: "user" },
+			a(99_999), // an earlier segment
+			{ role: "user" },
+			a(300),
+			{ role: "toolResult" },
+			a(50_000, "error"), // a failed call does not count
+			a(200),
+			{ role: "toolResult" },
+			a(400),
+			{ role: "toolResult" },
+		];
+		assert.deepEqual(segmentOutputs(history), [300, 200, 400]);
+		const final = { stopReason: "stop", usage: { output: 9000 }, content: [{ type: "thinking", thinking: "…" }] };
+		assert.equal(runawayOf(4, final, history)?.kind, "runaway-output");
+		const answered = { ...final, content: [{ type: "text", text: "Done." }] };
+		assert.equal(runawayOf(4, answered, history), undefined);
+		const called = { ...final, content: [{ type: "toolCall", id: "x", name: "read", arguments: {} }] };
+		assert.equal(runawayOf(4, called, history), undefined);
+		assert.equal(runawayOf(0, final, history), undefined);
+	});
+
+	test("the continue message sends the next call to rung 0 as an escalation with the cause, then stepping resumes", () => {
+		const text = runawayText("9000 output tokens, 30× the median 300, cut at the token limit");
+		for (const message of [
+			{ role: "custom", customType: RUNAWAY_TYPE, content: text }, // pi 0.73.1
+			{ role: "user", content: [{ type: "text", text }] }, // pi 1.x's router
+		]) {
+			const [m] = toCallMessages([message]);
+			assert.deepEqual(m, {
+				role: "user",
+				kickoff: false,
+				escalation: {
+					kind: "runaway-output",
+					tool: "",
+					detail: "9000 output tokens, 30× the median 300, cut at the token limit",
+				},
+			});
+			const d = decideCall("implementing", 5, [m], bumps, DEFAULTS);
+			assert.equal(`${d?.rung}:${d?.reason}:${d?.trigger?.kind}`, "0:escalation:runaway-output");
+			const next = decideCall("implementing", 5, [m, ...turn(read("a"))], bumps, DEFAULTS);
+			assert.equal(`${next?.rung}:${next?.reason}`, "1:step");
+		}
+		assert.deepEqual(toCallMessages([{ role: "user", content: "plain" }]), [{ role: "user", kickoff: false }]);
+		assert.match(runawayText("a ] b"), /^\[plan-stepdown runaway-output: a \) b\] /, "a bracket cannot end it early");
+	});
+});
+
+describe("a search that found nothing is an answer, not a failure", () => {
+	const cases: [string, string | undefined, boolean][] = [
+		["grep -n console src/theme.ts", "(no output)\n\nCommand exited with code 1", true],
+		["grep -n console src/theme.ts", undefined, true], // no code known (the traces)
+		["grep -n console missing.ts", "grep: missing.ts: No such file or directory\n\nCommand exited with code 2", false],
+		['npm run check 2>&1 | grep "error TS"', "(no output)\n\nCommand exited with code 1", true],
+		["cd pkg && LC_ALL=C /usr/bin/rg -n foo", "Command exited with code 1", true],
+		["grep -c x a | wc -l", "Command exited with code 1", false], // the last stage decides
+		["npm test", "Command exited with code 1", false],
+		["git grep foo", "Command exited with code 1", false],
+	];
+	for (const [command, errorText, expected] of cases) {
+		test(`${command} (${errorText?.slice(-9) ?? "no code"}) → ${expected ? "no match" : "a failure"}`, () => {
+			assert.equal(isNoMatch(command, errorText), expected);
+		});
+	}
+
+	test("three greps that find nothing do not escalate; three that fail do", () => {
+		const none = (p: string): Tool => ({
+			name: "bash",
+			args: { command: `grep -n x ${p}` },
+			isError: true,
+			errorText: "(no output)\n\nCommand exited with code 1",
+		});
+		assert.deepEqual(compact(decisions([[none("a")], [none("b")], [none("c")]])).at(-1), "1:bump");
+		const broken = (p: string): Tool => ({
+			...none(p),
+			errorText: `grep: ${p}: No such file\n\nCommand exited with code 2`,
+		});
+		assert.deepEqual(
+			compact(decisions([[broken("a")], [broken("b")], [broken("c")]])).at(-1),
+			"0:escalation:failures-in-a-row",
+		);
+		const same: Tool = none("a");
+		assert.deepEqual(
+			compact(decisions([[same], [same]], { sameToolCall: 0 })).at(-1),
+			"1:bump",
+			"not the same failing bash",
 		);
 	});
 });

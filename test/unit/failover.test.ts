@@ -37,6 +37,19 @@ describe("classifyFault", () => {
 		["You exceeded your current quota", { kind: "rate-limit" }],
 		["429 Too Many Requests; retry-after: 3600", { kind: "rate-limit", status: 429, retryAfterSeconds: 3600 }],
 		["rate limited, retry after 1500ms", { kind: "rate-limit", retryAfterSeconds: 1.5 }],
+		[
+			"429 Rate limit reached for gpt-5.4 on tokens per min. Please try again in 20s.",
+			{ kind: "rate-limit", status: 429, retryAfterSeconds: 20 },
+		],
+		[
+			"429 RESOURCE_EXHAUSTED quota exceeded. Please retry in 54.1s.",
+			{ kind: "rate-limit", status: 429, retryAfterSeconds: 54.1 },
+		],
+		[
+			"Server requested 3600s retry delay (max: 60s). 429 rate_limit_error",
+			{ kind: "rate-limit", status: 429, retryAfterSeconds: 3600 },
+		],
+		["usage limit reached, try again in 5 hours", { kind: "rate-limit", retryAfterSeconds: 18_000 }],
 		["400 invalid_request_error: rate limit field bad", undefined],
 		["401 invalid x-api-key", undefined],
 		["No API key found for ant", undefined],

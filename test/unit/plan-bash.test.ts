@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import { checkPlanBash } from "../../src/bash-guard.ts";
 import { checkAllowList, MAX_PARSED_COMMAND, sedScriptProblem, staticWord } from "../../src/plan-allowlist.ts";
@@ -155,4 +156,26 @@ describe("the parsed allow-list", () => {
 			reason: "the command does not parse (1:6: reached EOF without closing quote ')",
 		});
 	});
+});
+
+test("refusals are prose: no internal pattern shows in any reason of the corpus (only the user's own deny patterns)", () => {
+	const corpus = JSON.parse(readFileSync(new URL("../fixtures/plan-bash-corpus.json", import.meta.url), "utf8")) as {
+		mutating: Record<string, string[]>;
+		readOnly: Record<string, string[]>;
+	};
+	const commands = [...Object.values(corpus.mutating), ...Object.values(corpus.readOnly)].flat();
+	assert.ok(commands.length > 600, `the corpus: ${commands.length} commands`);
+	const regexLike = /\\[bdswBSW]|\(\?|\[\^|\/\^|\$\/|\.\*/;
+	for (const command of commands) {
+		const decision = planBashDecision(command, { ...config, sandbox: "off" }, parser);
+		if (decision.action !== "block") continue;
+		// A reason may quote the command (a sed script, say): only the words the extension adds count.
+		const added = command
+			.split(/\s+/)
+			.map((w) => w.replace(/^['"]|['"]$/g, ""))
+			.reduce((text, word) => (word ? text.split(word).join("") : text), decision.reason);
+		assert.doesNotMatch(added, regexLike, `${command}: ${decision.reason}`);
+	}
+	const denied = planBashDecision("terraform plan", { ...config, deny: ["\\bterraform\\b"] }, parser);
+	assert.equal(denied.action === "block" && denied.reason, "it matches planBash.deny /\\bterraform\\b/");
 });

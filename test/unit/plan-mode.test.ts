@@ -7,6 +7,7 @@ import {
 	type PlanModeEvent,
 	type PlanModeState,
 	planToolRefusal,
+	RUNAWAY_TURNS_PER_RUN,
 	reduce,
 	refusesInput,
 	toolsForMode,
@@ -80,10 +81,14 @@ describe("plan-mode reducer", () => {
 
 	test("/plan with no ladder says so once, in the TUI and headless (a warning reaches stderr)", () => {
 		for (const headless of [false, true]) {
-			const says = find(run([plan({ ladderEmpty: true, headless })]).effects, "say");
+			const help = { userConfig: "/home/me/.pi/agent/plan-stepdown.json", schema: "/pkg/plan-stepdown.schema.json" };
+			const says = find(run([plan({ ladderEmpty: help, headless })]).effects, "say");
 			assert.equal(says.length, 1);
 			assert.equal(says[0].level, "warning");
-			assert.match(says[0].text, /no ladder is configured.*plan-stepdown\.json/);
+			assert.equal(
+				says[0].text,
+				'plan-stepdown: plan mode on, but no ladder is configured, so every call uses your current model. Add a ladder to .pi/plan-stepdown.json or /home/me/.pi/agent/plan-stepdown.json ("$schema": "/pkg/plan-stepdown.schema.json").',
+			);
 		}
 	});
 
@@ -139,6 +144,28 @@ describe("plan-mode reducer", () => {
 		assert.deepEqual(types(tail), ["persist", "kickoff", "tools"]);
 		assert.deepEqual(find(tail, "kickoff")[0], { type: "kickoff", inRun: true, planText: "Plan:\n1. a" });
 		assert.deepEqual(find(tail, "tools")[0].names, IMPL_TOOLS);
+	});
+
+	test("headless auto-approve prints the approved plan (stderr) before the kickoff; with a UI it does not", () => {
+		const final = (headless: boolean): PlanModeEvent => ({
+			type: "final",
+			phase: "planning",
+			loop: true,
+			stopReason: "stop",
+			hasText: true,
+			text: "Plan:\n1. a\n",
+			headless,
+		});
+		const headless = run([start({ autoFlag: true, headless: true }), final(true)]).effects;
+		assert.deepEqual(types(headless.slice(-4)), ["say", "persist", "kickoff", "tools"]);
+		assert.deepEqual(find(headless, "say").at(-1), {
+			type: "say",
+			text: "plan-stepdown: plan approved (--plan-auto-approve), implementing it:\nPlan:\n1. a",
+			level: "warning",
+		});
+		const tui = run([start({ autoFlag: true }), final(false)]).effects;
+		assert.deepEqual(types(tui.slice(-3)), ["persist", "kickoff", "tools"]);
+		assert.equal(find(tui, "say").length, 0);
 	});
 
 	test("no approval without auto-approve, for tool calls, errors, empty text or auxiliary calls", () => {
@@ -399,4 +426,50 @@ describe("the review on rung 0 at the end of an implementation run", () => {
 		assert.equal(ended.review, undefined);
 		assert.deepEqual(run([answer()], PI0, ended).effects, []);
 	});
+});
+
+describe("a turn on rung 0 after a runaway output", () => {
+	type Final = Extract<PlanModeEvent, { type: "final" }>;
+	const trigger = { kind: "runaway-output" as const, tool: "", detail: "9000 output tokens, 30× the median 300" };
+	const ranAway = (over: Partial<Final> = {}): Final => ({
+		type: "final",
+		phase: "implementing",
+		loop: true,
+		stopReason: "length",
+		hasText: false,
+		rung: 2,
+		reviewEnabled: true,
+		runaway: trigger,
+		...over,
+	});
+	const planned: PlanModeEvent = { type: "final", phase: "planning", loop: true, stopReason: "stop", hasText: true };
+	const implementing = run([start({ autoFlag: true, headless: true }), planned]).state;
+
+	test("a cheaper rung's runaway answer continues the run on rung 0, before any review", () => {
+		const { state, effects } = run([ranAway()], PI0, implementing);
+		assert.deepEqual(effects, [{ type: "runaway", trigger }]);
+		assert.equal(state.runaways, 1);
+		assert.equal(state.review, "armed", "the review still comes at the end");
+	});
+
+	test("at most RUNAWAY_TURNS_PER_RUN per run; the count starts afresh with the next run", () => {
+		const many = Array.from({ length: RUNAWAY_TURNS_PER_RUN + 2 }, () => ranAway());
+		const { state, effects } = run(many, PI0, implementing);
+		assert.equal(effects.filter((e) => e.type === "runaway").length, RUNAWAY_TURNS_PER_RUN);
+		const ended = run([{ type: "run-end", lastStopReason: "length", hasUI: false }], PI0, state).state;
+		assert.equal(ended.runaways, undefined);
+	});
+
+	const none: [string, Final, PlanModeState?][] = [
+		["the rule did not fire", ranAway({ runaway: undefined })],
+		["the answer came from rung 0", ranAway({ rung: 0 })],
+		["an auxiliary call", ranAway({ loop: false })],
+		["a planning call", ranAway({ phase: "planning" })],
+		["the mode is off", ranAway(), INITIAL_STATE],
+	];
+	for (const [why, event, from] of none) {
+		test(`no turn: ${why}`, () => {
+			assert.deepEqual(run([event], PI0, from ?? implementing).effects, []);
+		});
+	}
 });

@@ -3,12 +3,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { ladderAdvice } from "../../src/advice.ts";
+import { adviceData, adviceLine, ladderAdvice } from "../../src/advice.ts";
 import { resolveConfig } from "../../src/config.ts";
+import { KICKOFF_TYPE } from "../../src/ladder.ts";
 import { registryPrices, replayBranch, replayLines } from "../../src/replay.ts";
 import { main, parseCliArgs, piAiPrices } from "../../src/replay-cli.ts";
 import type { Config } from "../../src/schema.ts";
-import { currentBranch, parseSession, sessionCalls } from "../../src/session-reader.ts";
+import { currentBranch, parseSession, type SessionFileEntry, sessionCalls } from "../../src/session-reader.ts";
 import { rungCacheFromBranch } from "../../src/stepping.ts";
 
 const fixture = (name: string) => new URL(`../fixtures/pi-sessions/${name}`, import.meta.url);
@@ -128,6 +129,61 @@ describe("replayBranch", () => {
 		assert.deepEqual(state.recentLadder, [0, 0, 1, 2, 3, 4, 4]);
 	});
 
+	test("a mode change written while a call is in flight: that call keeps its cache, the next calls get a new prefix", () => {
+		let at = 0;
+		const state = (mode: string): SessionFileEntry => ({
+			type: "custom",
+			customType: "plan-stepdown:state",
+			data: { v: 1, mode, autoApprove: true },
+		});
+		const call = (phase: "planning" | "implementing"): SessionFileEntry => ({
+			type: "custom",
+			customType: "plan-stepdown:call",
+			data: { v: 1, rung: 0, phase, reason: phase === "planning" ? "planning" : "step", model: "m", thinking: "t" },
+		});
+		// The mock's usage: nothing read from cache, so only the replay's own cache model decides the hits.
+		const answer = (prompt: number, tool: boolean): SessionFileEntry => {
+			at += 10_000;
+			return {
+				type: "message",
+				message: {
+					role: "assistant",
+					stopReason: tool ? "toolUse" : "stop",
+					timestamp: at,
+					content: tool ? [{ type: "toolCall", id: `c${at}`, name: "bash", arguments: { command: `ls ${at}` } }] : [],
+					usage: { input: prompt, output: 100, cacheRead: 0, cacheWrite: 0 },
+				},
+			};
+		};
+		const result = (): SessionFileEntry => ({ type: "message", message: { role: "toolResult", toolCallId: `c${at}` } });
+		const branch = (inFlight: boolean): SessionFileEntry[] => {
+			at = 0;
+			return [
+				state("planning"),
+				{ type: "message", message: { role: "user", content: "task" } },
+				call("planning"),
+				answer(10_000, true),
+				result(),
+				call("planning"),
+				...(inFlight ? [state("implementing"), answer(12_000, false)] : [answer(12_000, false), state("implementing")]),
+				{ type: "custom_message", customType: KICKOFF_TYPE },
+				call("implementing"),
+				answer(13_000, true),
+				result(),
+				call("implementing"),
+				answer(14_000, false),
+			];
+		};
+		for (const stepping of ["per-call", "cache-aware"] as const) {
+			const inFlight = replayBranch(branch(true), OPENAI, prices, { stepping });
+			const after = replayBranch(branch(false), OPENAI, prices, { stepping });
+			assert.deepEqual(inFlight.rungs, [0, 0, 1, 2]);
+			assert.equal(inFlight.perRung[0]?.cacheRead, 10_000, "the last planning answer reads the planning prefix");
+			assert.equal(inFlight.perRung[1]?.cacheRead, 0, "the kickoff starts a new prefix");
+			assert.deepEqual(inFlight, after);
+		}
+	});
+
 	test("a ladder it cannot price says so", () => {
 		const r = replayBranch(large, configOf({ ladder: [{ model: "nope/none" }] }), prices);
 		assert.match(r.problems.join(), /no prices for "nope\/none"/);
@@ -144,6 +200,34 @@ describe("ladder advice", () => {
 			assert.ok(advice.lines.some((l) => l.includes(`rung ${v.rung} costs more`)));
 		}
 		assert.ok(advice.lines.at(-1)?.includes("identical tokens"));
+	});
+
+	test("the summary's line and data: the rungs dropped and the replayed cost of the simpler ladder", () => {
+		const branch = currentBranch(parseSession(readFileSync(LARGE, "utf8")).entries);
+		const advice = ladderAdvice(branch, OPENAI, prices, { stepping: "per-call" });
+		assert.deepEqual(advice.suggested, [0, 2], "gpt-5.4 between the two loses more cache than it saves");
+		assert.ok(advice.suggestedCost < advice.cost);
+		assert.equal(
+			adviceLine(advice),
+			`plan-stepdown advice: rung 1 costs more in lost cache than it saved; replayed on the same tokens, rungs 0, 2 alone: $${advice.suggestedCost.toFixed(4)} vs $${advice.cost.toFixed(4)} on this ladder (${(((advice.suggestedCost - advice.cost) / advice.cost) * 100).toFixed(1)}%)`,
+		);
+		assert.match(
+			advice.lines.join("\n"),
+			/suggested ladder: rungs 0, 2 of the current one \(openai\/gpt-5\.5:xhigh → openai\/gpt-5\.4-mini:low\)/,
+		);
+		const data = adviceData(advice);
+		assert.equal("lines" in data, false);
+		assert.deepEqual(data.suggested, [0, 2]);
+		// Nothing to say: a one-rung ladder, or a ladder it cannot price (then the data says why).
+		const one = ladderAdvice(branch, configOf({ provider: "openai", ladder: [{ modelId: "gpt-5.5" }] }), prices);
+		assert.equal(adviceLine(one), undefined);
+		const unpriced = ladderAdvice(
+			branch,
+			configOf({ ladder: [{ model: "nope/none" }, { model: "nope/two" }] }),
+			prices,
+		);
+		assert.equal(adviceLine(unpriced), undefined);
+		assert.match(adviceData(unpriced).problems.join(), /no prices for "nope\/none"/);
 	});
 });
 

@@ -93,7 +93,9 @@ describe("resolveLadder", () => {
 			config({ ladder: [{ model: "anthropic/claude-sonnet-4-5" }] }),
 			registry(MODELS, ["anthropic"]),
 		);
-		assert.match(r.problems[0], /^ladder\[0\]: no API key for provider "anthropic"/);
+		assert.deepEqual(r.problems, [
+			'ladder[0]: no API key for provider "anthropic" (set ANTHROPIC_API_KEY, add an apiKey for "anthropic" to models.json, or /login)',
+		]);
 		assert.deepEqual(r.rungs, []);
 	});
 
@@ -142,6 +144,7 @@ describe("stepdownReport", () => {
 			problems: ["ladder[2]: unknown model"],
 			lastCall: { v: 1, rung: 1, phase: "implementing", reason: "kickoff", model: "openai/gpt-5.4", thinking: "high" },
 			costs: ["cost table"],
+			advice: ["ladder advice …"],
 		});
 		assert.match(text, /^plan-stepdown: mode implementing, cursor 1$/m);
 		assert.match(text, /^last call: rung 1 openai\/gpt-5\.4:high \(kickoff\)$/m);
@@ -155,7 +158,7 @@ describe("stepdownReport", () => {
 			text,
 			/✗ \/p\/\.pi\/plan-stepdown\.json \/tools\/plan: expected an array of non-empty strings, found 1/,
 		);
-		assert.match(text, /^cost table$/m);
+		assert.match(text, /^cost table\n\nladder advice …$/m, "the advice after the cost table");
 	});
 
 	test("errors lead, then mode and cursor, ladder, steps and costs, then the config", () => {

@@ -84,6 +84,13 @@ describe("createRouter", () => {
 		assert.deepEqual(log, ["start 2", "final stop"]);
 	});
 
+	test("one HTTP attempt per pi attempt: the provider SDK's own retries (which sleep any retry-after) are off", async () => {
+		seen.length = 0;
+		faux.setResponses([reply("x")]);
+		await run(hooks().h, { maxRetries: 5 });
+		assert.equal(seen[0].options?.maxRetries, 0);
+	});
+
 	test("implementing: all tools, the planning block dropped", async () => {
 		seen.length = 0;
 		faux.setResponses([reply("x")]);
@@ -123,12 +130,19 @@ describe("createRouter", () => {
 
 	test("onFinal sees the final message before the consumer does, and done still arrives", async () => {
 		faux.setResponses([reply("the plan")]);
-		const order: string[] = [];
-		const { h } = hooks({ onFinal: (_route, message) => void order.push(`onFinal ${message.stopReason}`) });
-		const stream = createRouter(h)(callerModel, context(), {});
-		for await (const event of stream) order.push(event.type);
-		assert.equal(order.at(-1), "done", "the consumer got done");
-		assert.ok(order.indexOf("onFinal stop") < order.indexOf("done"), `onFinal before done: ${order.join(", ")}`);
+		// The consumer resumes in a microtask either way, so an order log cannot tell. What can: onFinal writes into
+		// the stream the consumer reads; a stream that already carries done drops it.
+		const events: string[] = [];
+		let stream: ReturnType<ReturnType<typeof createRouter>> | undefined;
+		const { h } = hooks({
+			onFinal: (_route, message) =>
+				stream?.push({ type: "text_delta", contentIndex: 0, delta: `onFinal ${message.stopReason}`, partial: message }),
+		});
+		stream = createRouter(h)(callerModel, context(), {});
+		for await (const event of stream) events.push(event.type === "text_delta" ? event.delta : event.type);
+		assert.equal(events.at(-1), "done", `the consumer got done: ${events.join(", ")}`);
+		assert.equal(events.at(-2), "onFinal stop", `onFinal ran before done reached the stream: ${events.join(", ")}`);
+		assert.equal((await stream.result()).stopReason, "stop");
 	});
 
 	test("a throwing onFinal does not turn the paid answer into an error", async () => {
@@ -184,9 +198,8 @@ describe("createRouter", () => {
 		assert.equal(result.model, "rung-model");
 	});
 
-	test("onPayload runs inside the call's payload scope", async () => {
+	test("onPayload runs inside the call's payload scope (the real scope, as host-pi0 wires it)", async () => {
 		// The faux provider builds no payload; call the wrapped callback the router hands down directly.
-		let scoped: CallRoute | undefined;
 		let captured: SimpleStreamOptions["onPayload"];
 		faux.setResponses([
 			(_ctx: Context, options: SimpleStreamOptions | undefined) => {
@@ -194,17 +207,15 @@ describe("createRouter", () => {
 				return fauxAssistantMessage("x");
 			},
 		]);
-		const { h } = hooks({
-			withPayloadScope: (plan, fn) => {
-				scoped = plan;
-				return fn();
-			},
-		});
-		let inner = 0;
-		await run(h, { onPayload: () => void inner++ });
+		const scope = createPayloadScope();
+		const { h } = hooks({ withPayloadScope: scope.run });
+		const seenInside: (CallRoute | undefined)[] = [];
+		await run(h, { onPayload: () => void seenInside.push(scope.current()) });
+		assert.equal(scope.current(), undefined, "no scope before pi builds the payload");
 		await captured?.({}, faux.getModel() as Model<Api>);
-		assert.equal(inner, 1);
-		assert.equal(scoped?.decision.rung, 2);
+		assert.equal(seenInside.length, 1, "the caller's onPayload ran once");
+		assert.equal(seenInside[0]?.decision.rung, 2, "and saw the call's route as the current scope");
+		assert.equal(scope.current(), undefined, "cleared after");
 	});
 });
 
