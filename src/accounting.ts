@@ -367,6 +367,10 @@ const pct = (n: number | undefined) => {
 	return `${(r === 0 ? 0 : r).toFixed(1)}%`;
 };
 
+/** A failed call in one line: its rung, model and the provider's error (on one line, at most 300 characters). */
+export const failureText = (f: { rung: number; model: string; error: string }) =>
+	`the last call failed: rung ${f.rung} ${f.model}: ${f.error.replace(/\s+/g, " ").trim().slice(0, 300)}`;
+
 /** The session's last call failed (the run ended on it): which rung, model and error, for the summary line. */
 function endedOnFailure(calls: readonly CallCost[]): { lastFailure?: { rung: number; model: string; error: string } } {
 	const last = calls[calls.length - 1];
@@ -455,6 +459,6 @@ export function summaryLine(s: Summary, steps?: StepsDone): string {
 	const reviewed = s.review.calls > 0 ? `, ${plural(s.review.calls, "review call")} (${usd(s.review.cost)})` : "";
 	const stepped = steps && steps.total > 0 && steps.reported > 0 ? `, ${steps.done}/${steps.total} steps done` : "";
 	const f = s.lastFailure;
-	const failure = f ? `; the last call failed: rung ${f.rung} ${f.model}: ${f.error.slice(0, 300)}` : "";
+	const failure = f ? `; ${failureText(f)}` : "";
 	return `plan-stepdown: ${plural(s.calls, "call")}, ${usd(s.cost)}${flat}, ${plural(s.bumps.length, "bump")}${escalated}${failedOver}${reviewed}${stepped}${failure}`;
 }

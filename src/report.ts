@@ -1,5 +1,5 @@
 /** Text the user reads: the status line and the `/stepdown` report. Pure formatting over plain data. */
-import { usd } from "./accounting.ts";
+import { failureText, usd } from "./accounting.ts";
 import type { ResolvedConfig } from "./config.ts";
 import { formatIssue } from "./config.ts";
 import type { Mode, Phase } from "./ladder.ts";
@@ -112,11 +112,7 @@ export function stepdownReport(input: ReportInput): string {
 	const errors = [
 		...resolved.issues.map(formatIssue),
 		...input.problems,
-		...(input.failure
-			? [
-					`the last call failed: rung ${input.failure.rung} ${input.failure.model}: ${input.failure.error.slice(0, 300)}`,
-				]
-			: []),
+		...(input.failure ? [failureText(input.failure)] : []),
 	];
 	if (errors.length > 0) lines.push("plan-stepdown errors:", ...errors.map((e) => `  ✗ ${e}`), "");
 	lines.push(`plan-stepdown: mode ${input.mode}${input.autoApprove ? " (auto-approve)" : ""}, cursor ${input.cursor}`);

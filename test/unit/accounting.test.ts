@@ -171,6 +171,9 @@ describe("summarize", () => {
 		const s = summarize(callCosts([call(0), answer(1, 1, 0.1), call(2), failed]), undefined);
 		assert.deepEqual(s.lastFailure, { rung: 2, model: "p/m2", error: "500 boom" });
 		assert.match(summaryLine(s), /, 0 bumps; the last call failed: rung 2 p\/m2: 500 boom$/);
+		// A provider's multi-line error stays on the one summary line.
+		const multi = { type: "message", message: { ...failed.message, errorMessage: '500 boom\n  {\n  "detail": 1 }\n' } };
+		assert.match(summaryLine(summarize(callCosts([call(2), multi]), undefined)), /: 500 boom \{ "detail": 1 \}$/);
 		// A failure that was retried successfully is not how the session ended.
 		assert.equal(summarize(callCosts([call(2), failed, call(2), answer(1, 1, 0.1)]), undefined).lastFailure, undefined);
 	});
