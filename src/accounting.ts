@@ -444,12 +444,10 @@ export function costTable(s: Summary): string[] {
 	return lines;
 }
 
-/** The plan's steps for the summary line: shown once the agent has reported on any step (see README, Plan steps). */
+/** The plan's steps for the summary line: shown whenever the approved plan has steps, `0/N` when none was reported. */
 export interface StepsDone {
 	done: number;
 	total: number;
-	/** Progress reports on the branch's plan. */
-	reported: number;
 }
 
 export function summaryLine(s: Summary, steps?: StepsDone): string {
@@ -457,7 +455,7 @@ export function summaryLine(s: Summary, steps?: StepsDone): string {
 	const escalated = s.escalations.length > 0 ? `, ${plural(s.escalations.length, "escalation")}` : "";
 	const failedOver = s.failovers.length > 0 ? `, ${plural(s.failovers.length, "failover")}` : "";
 	const reviewed = s.review.calls > 0 ? `, ${plural(s.review.calls, "review call")} (${usd(s.review.cost)})` : "";
-	const stepped = steps && steps.total > 0 && steps.reported > 0 ? `, ${steps.done}/${steps.total} steps done` : "";
+	const stepped = steps && steps.total > 0 ? `, ${steps.done}/${steps.total} steps done` : "";
 	const f = s.lastFailure;
 	const failure = f ? `; ${failureText(f)}` : "";
 	return `plan-stepdown: ${plural(s.calls, "call")}, ${usd(s.cost)}${flat}, ${plural(s.bumps.length, "bump")}${escalated}${failedOver}${reviewed}${stepped}${failure}`;

@@ -243,12 +243,12 @@ export default function planStepdown(pi: ExtensionAPI): void {
 		const summary = accountingSummary(ctx.sessionManager.getBranch(), resolved.config, ctx.modelRegistry);
 		if (summary.calls === 0) return;
 		const branch = ctx.sessionManager.getBranch();
-		const { reported, ...steps } = progress.data(branch);
+		const steps = progress.data(branch);
 		const advice = adviceFor(ctx);
 		// The summary stays the last line (what scripts read); the advice, when there is any, comes just before it.
 		const line = adviceLine(advice);
 		if (line) process.stderr.write(`${line}\n`);
-		process.stderr.write(`${summaryLine(summary, { ...steps, reported })}\n`);
+		process.stderr.write(`${summaryLine(summary, steps)}\n`);
 		const { table: _text, ...data } = summary;
 		pi.appendEntry(SUMMARY_TYPE, { v: 1, ...data, steps, advice: adviceData(advice) });
 	};

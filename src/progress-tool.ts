@@ -83,11 +83,8 @@ export function createProgress(pi: ExtensionAPI, deps: ProgressDeps) {
 		},
 		/** Lines for /stepdown (with each step's cost, from the branch); none without a plan. */
 		lines: (branch: Branch): string[] => stepLines(stepViews(steps, progress), stepCosts(branch)),
-		/** The summary entry's data, and what the summary line needs. */
-		data: (branch: Branch) => ({
-			...stepsData(stepViews(steps, progress), stepCosts(branch)),
-			reported: progress.length,
-		}),
+		/** The summary entry's data; the summary line reads its done and total. */
+		data: (branch: Branch) => stepsData(stepViews(steps, progress), stepCosts(branch)),
 	};
 }
 

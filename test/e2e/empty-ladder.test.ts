@@ -32,6 +32,6 @@ test("empty ladder: plan, approve and implement on the user's own model", async 
 	assert.ok(
 		result.stderr.startsWith(`plan-stepdown: plan approved (--plan-auto-approve), implementing it:\n${PLAN_TEXT}\n`),
 	);
-	assert.match(result.stderr, /\nplan-stepdown: 3 calls, \$\d+\.\d{4}, 0 bumps\n$/);
+	assert.match(result.stderr, /\nplan-stepdown: 3 calls, \$\d+\.\d{4}, 0 bumps, 0\/2 steps done\n$/);
 	checkSettings();
 });

@@ -137,7 +137,7 @@ for (const c of RETRY_CASES) {
 		);
 		assert.match(assistants[c.at].errorMessage ?? "", c.error);
 		// A failed call is not a bump either.
-		assert.match(run.stderr, /plan-stepdown: 6 calls, .*, 0 bumps\n$/);
+		assert.match(run.stderr, /plan-stepdown: 6 calls, .*, 0 bumps, 0\/2 steps done\n$/);
 		assertSettingsUntouched();
 	});
 }
@@ -152,7 +152,7 @@ test("a 500 that outlasts the retries: exit 1, the failed rung is kept, `pi -c` 
 	assert.equal(run.stdout, "");
 	assert.match(run.stderr, /^500 .*api_error/m);
 	// The summary line names the failed call: its rung, model and the provider's error.
-	assert.match(run.stderr, /, 0 bumps; the last call failed: rung 2 ant\/claude-sonnet-4-6: 500/);
+	assert.match(run.stderr, /, 0 bumps, 0\/2 steps done; the last call failed: rung 2 ant\/claude-sonnet-4-6: 500/);
 	// First attempt + FAST_RETRY_SETTINGS' 3 retries, all on rung 2.
 	assert.deepEqual(wireLabels(mock.requests), [RUNG[0], RUNG[1], RUNG[2], RUNG[2], RUNG[2], RUNG[2]]);
 

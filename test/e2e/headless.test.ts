@@ -150,11 +150,14 @@ const BIG_CACHED = (USAGE.input * PRICES.big.cacheRead + USAGE.output * PRICES.b
  * effort) within a phase: there one rung all along would have read the previous call's prompt (USAGE.input ≥ 1,024)
  * from its cache.
  */
-function summaryLine(costs: readonly number[], bumps: number, switched: readonly number[] = []): string {
+/** What the summary line ends with after PLAN_TEXT's two steps when the agent reported none. */
+const NO_STEPS_DONE = ", 0/2 steps done";
+
+function summaryLine(costs: readonly number[], bumps: number, switched: readonly number[] = [], steps = ""): string {
 	const total = costs.reduce((s, c) => s + c, 0);
 	const flat = costs.reduce((s, _, i) => s + (switched.includes(i) ? BIG_CACHED : BIG), 0);
 	const pct = (((flat - total) / flat) * 100).toFixed(1);
-	return `plan-stepdown: ${costs.length} calls, ${usd(total)} (flat rung 0: ${usd(flat)}, saved ${pct}%), ${bumps} bump${bumps === 1 ? "" : "s"}`;
+	return `plan-stepdown: ${costs.length} calls, ${usd(total)} (flat rung 0: ${usd(flat)}, saved ${pct}%), ${bumps} bump${bumps === 1 ? "" : "s"}${steps}`;
 }
 
 /** What headless auto-approve prints to stderr before implementing: the plan it approved. */
@@ -200,7 +203,7 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 		// Rung switches inside a phase (model or effort): calls 3 (mid high → medium), 4 (→ small), 5 (medium → low).
 		assert.equal(
 			withoutAdvice(r.stderr),
-			`${APPROVED}${summaryLine(costs, 0, [3, 4, 5])}\n`,
+			`${APPROVED}${summaryLine(costs, 0, [3, 4, 5], NO_STEPS_DONE)}\n`,
 			"stderr: the approved plan, then the one-line summary",
 		);
 		// Replayed on the same tokens, the three middle rungs lose more cache than their prices save (advice.ts).
@@ -337,7 +340,10 @@ describe('pi -p "task" --plan-auto-approve on a 5-rung ladder', () => {
 		});
 		const r = await env.run(["--mode", "json", "make hello", "--plan-auto-approve"]);
 		assert.equal(r.code, 0, r.stderr);
-		assert.equal(withoutAdvice(r.stderr), `${APPROVED}${summaryLine([BIG, MID, MID, SMALL], 0, [2, 3])}\n`);
+		assert.equal(
+			withoutAdvice(r.stderr),
+			`${APPROVED}${summaryLine([BIG, MID, MID, SMALL], 0, [2, 3], NO_STEPS_DONE)}\n`,
+		);
 		const summaries = summaryRecords(env.session());
 		assert.deepEqual(
 			summaries.map((x) => [x.calls, x.perPhase.implementing.calls, x.cacheLostTokens]),
@@ -445,7 +451,7 @@ describe("the savings with the cache the provider reports", () => {
 		const pct = (((flat - cost) / flat) * 100).toFixed(1);
 		assert.equal(
 			withoutAdvice(r.stderr),
-			`${APPROVED}plan-stepdown: 5 calls, ${usd(cost)} (flat rung 0: ${usd(flat)}, saved ${pct}%), 0 bumps\n`,
+			`${APPROVED}plan-stepdown: 5 calls, ${usd(cost)} (flat rung 0: ${usd(flat)}, saved ${pct}%), 0 bumps${NO_STEPS_DONE}\n`,
 		);
 	});
 });
@@ -477,7 +483,10 @@ describe("bumps during implementation", () => {
 		assert.equal(r.code, 0, r.stderr);
 		assert.equal(r.stdout, "done\n");
 		const costs = [BIG, MID, MID, SMALL, MID, MID, MID, MID, SMALL, MID];
-		assert.equal(withoutAdvice(r.stderr), `${APPROVED}${summaryLine(costs, 3, [2, 3, 4, 5, 6, 7, 8, 9])}\n`);
+		assert.equal(
+			withoutAdvice(r.stderr),
+			`${APPROVED}${summaryLine(costs, 3, [2, 3, 4, 5, 6, 7, 8, 9], NO_STEPS_DONE)}\n`,
+		);
 
 		assert.deepEqual(modelEffort(reqs), [
 			"gpt-big/xhigh",

@@ -83,7 +83,7 @@ test("escalation: a cheap rung reading the same file three times → the 4th cal
 		rungs.map((i) => RUNG_MODEL[i]),
 	);
 	assert.equal(readFileSync(join(sandbox.projectDir, "hello.txt"), "utf8"), "Hello\n");
-	assert.match(r.stderr, /plan-stepdown: 7 calls, .*, 0 bumps, 1 escalation\n$/);
+	assert.match(r.stderr, /plan-stepdown: 7 calls, .*, 0 bumps, 1 escalation, 0\/2 steps done\n$/);
 });
 
 test("escalation: the same failing `npm test` twice → rung 0 instead of the failed-bash bump to rung 1", async (t) => {
@@ -120,7 +120,7 @@ test("escalation: the same failing `npm test` twice → rung 0 instead of the fa
 		answeredBy(sandbox),
 		rungs.map((i) => RUNG_MODEL[i]),
 	);
-	assert.match(r.stderr, /plan-stepdown: 6 calls, .*, 1 bump, 1 escalation\n$/);
+	assert.match(r.stderr, /plan-stepdown: 6 calls, .*, 1 bump, 1 escalation, 0\/2 steps done\n$/);
 
 	// /stepdown on the resumed session lists the escalation with its cause.
 	const report = await run(["-p", "-c", "/stepdown"]);
@@ -137,7 +137,7 @@ test("escalation: a rule set to 0 is off: three identical reads just step on", a
 	const r = await run(["-p", "Look at x", "--plan-auto-approve"]);
 	assert.equal(r.code, 0, r.stderr);
 	assert.deepEqual(wireLabels(mock.requests), labelled([0, 1, 2, 3, 4]));
-	assert.match(r.stderr, /plan-stepdown: 5 calls, .*, 0 bumps\n$/);
+	assert.match(r.stderr, /plan-stepdown: 5 calls, .*, 0 bumps, 0\/2 steps done\n$/);
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ test("failover: a rung whose provider answers 429 every time → after the secon
 		],
 	);
 	assert.equal(readFileSync(join(sandbox.projectDir, "hello.txt"), "utf8"), "Hello\n");
-	assert.match(r.stderr, /plan-stepdown: 7 calls, .*, 0 bumps, 1 failover\n$/);
+	assert.match(r.stderr, /plan-stepdown: 7 calls, .*, 0 bumps, 1 failover, 0\/2 steps done\n$/);
 
 	// /stepdown on the resumed session lists the failover with where it went and why.
 	const report = await run(["-p", "-c", "/stepdown"]);
@@ -266,7 +266,7 @@ test("failover: a rung that failed over cools down: a later bump to it goes to t
 		["0:planning", "1:kickoff", "1:kickoff", "2:kickoff", "2:bump", "2:step"],
 	);
 	assert.match((failovers(sandbox)[4] as { cause: string }).cause, /^rung 1 cooling down \(\d+ s left\)$/);
-	assert.match(r.stderr, /, 1 bump, 2 failovers\n$/);
+	assert.match(r.stderr, /, 1 bump, 2 failovers, 0\/2 steps done\n$/);
 });
 
 test("escalation: an edit whose old text is not found twice on the same file → rung 0", async (t) => {
@@ -344,7 +344,7 @@ test("escalation: a cheap rung's runaway output (thinking only, cut at the token
 		entries.filter((e) => e.type === "custom_message" && e.customType === "plan-stepdown:continue").length,
 		1,
 	);
-	assert.match(r.stderr, /plan-stepdown: 7 calls, .*, 0 bumps, 1 escalation\n$/);
+	assert.match(r.stderr, /plan-stepdown: 7 calls, .*, 0 bumps, 1 escalation, 0\/2 steps done\n$/);
 
 	const report = await run(["-p", "-c", "/stepdown"]);
 	assert.match(
@@ -401,7 +401,7 @@ test("review: a plan implemented on rungs 1..3 ending in a final answer → one 
 	);
 	const entries = onlySession(sandbox).entries;
 	assert.equal(entries.filter((e) => e.type === "custom_message" && e.customType === "plan-stepdown:review").length, 1);
-	assert.match(r.stderr, /, 1 review call \(\$\d+\.\d{4}\)\n$/);
+	assert.match(r.stderr, /, 1 review call \(\$\d+\.\d{4}\), 0\/2 steps done\n$/);
 });
 
 test("review: a review that makes tool calls steps down as usual, and there is at most one per run", async (t) => {
@@ -422,7 +422,7 @@ test("review: a review that makes tool calls steps down as usual, and there is a
 	assert.equal(r.stdout, "Fixed the greeting.\n");
 	assert.deepEqual(wireLabels(mock.requests), labelled([0, 1, 2, 0, 1, 2]));
 	assert.deepEqual(reasons(sandbox), ["0:planning", "1:kickoff", "2:step", "0:review", "1:step", "2:step"]);
-	assert.match(r.stderr, /, 3 review calls \(\$\d+\.\d{4}\)\n$/);
+	assert.match(r.stderr, /, 3 review calls \(\$\d+\.\d{4}\), 0\/2 steps done\n$/);
 });
 
 test("review: off in the config, or a final answer already from rung 0: no review", async (t) => {

@@ -193,14 +193,11 @@ describe("summarize", () => {
 		assert.equal(usd(Number.NaN), "$?");
 	});
 
-	test("the plan's steps join the summary line once the agent reported on any step", () => {
+	test("the plan's steps join the summary line whenever the plan has steps, 0/N when none was reported", () => {
 		const s = summarize(callCosts([call(1), answer(1, 1, 0.1)]), undefined);
-		assert.equal(
-			summaryLine(s, { done: 1, total: 3, reported: 2 }),
-			"plan-stepdown: 1 call, $0.1000, 0 bumps, 1/3 steps done",
-		);
-		assert.equal(summaryLine(s, { done: 0, total: 3, reported: 0 }), "plan-stepdown: 1 call, $0.1000, 0 bumps");
-		assert.equal(summaryLine(s, { done: 0, total: 0, reported: 0 }), "plan-stepdown: 1 call, $0.1000, 0 bumps");
+		assert.equal(summaryLine(s, { done: 1, total: 3 }), "plan-stepdown: 1 call, $0.1000, 0 bumps, 1/3 steps done");
+		assert.equal(summaryLine(s, { done: 0, total: 3 }), "plan-stepdown: 1 call, $0.1000, 0 bumps, 0/3 steps done");
+		assert.equal(summaryLine(s, { done: 0, total: 0 }), "plan-stepdown: 1 call, $0.1000, 0 bumps");
 	});
 
 	test("price is per million tokens", () => {
