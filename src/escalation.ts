@@ -150,45 +150,6 @@ function medianOf(values: readonly number[]): number {
 	return sorted.length % 2 === 1 ? sorted[mid] : Math.round((sorted[mid - 1] + sorted[mid]) / 2);
 }
 
-interface MessageLike {
-	role: string;
-	stopReason?: string;
-	usage?: { output?: number };
-	content?: unknown;
-}
-
-/**
- * The runaway-output rule on a call's final message, given the messages sent with that call: the earlier calls of
- * its segment (from the last user-role message on) give the median.
- */
-export function runawayOf(
-	multiple: number,
-	final: Omit<MessageLike, "role">,
-	history: readonly MessageLike[],
-): Trigger | undefined {
-	if (multiple <= 0) return undefined;
-	const blocks = Array.isArray(final.content) ? (final.content as { type?: string; text?: unknown }[]) : [];
-	const seen: FinalSeen = {
-		stopReason: final.stopReason ?? "",
-		hasToolCall: blocks.some((b) => b?.type === "toolCall"),
-		hasText: blocks.some((b) => b?.type === "text" && typeof b.text === "string" && b.text.trim().length > 0),
-		output: final.usage?.output ?? 0,
-	};
-	return runawayOutput(multiple, seen, segmentOutputs(history));
-}
-
-/** The output tokens of the successful assistant messages since the last user-role message. */
-export function segmentOutputs(history: readonly MessageLike[]): number[] {
-	const out: number[] = [];
-	for (let i = history.length - 1; i >= 0; i--) {
-		const m = history[i];
-		if (m.role === "assistant") {
-			if (m.stopReason !== "error" && m.stopReason !== "aborted") out.push(m.usage?.output ?? 0);
-		} else if (m.role !== "toolResult" && m.role !== "system") break;
-	}
-	return out.reverse();
-}
-
 export interface EscalationTracker {
 	call(call: CallToolCall): void;
 	result(result: ResultSeen, call: CallToolCall | undefined): void;

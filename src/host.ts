@@ -7,21 +7,13 @@
  */
 import type { Api, AssistantMessage, Model, ModelThinkingLevel } from "@mariozechner/pi-ai";
 import type { ExtensionAPI, ExtensionContext } from "@mariozechner/pi-coding-agent";
-import type { Decision } from "./ladder.ts";
+import type { AgentMessageLike, Decision } from "./ladder.ts";
 import type { CallStart, HostCaps, PlanModeEvent, PlanModeState } from "./plan-mode.ts";
 import type { CallRoute } from "./resolve.ts";
 import type { Config } from "./schema.ts";
 import type { ModelRef } from "./state.ts";
 
 export type PiLine = "0.73" | "1.x";
-
-/** The part of a message sent with a call that the core reads. */
-export interface SentMessage {
-	role: string;
-	stopReason?: string;
-	usage?: { output?: number };
-	content?: unknown;
-}
 
 /** What the shell gives a host. */
 export interface HostDeps {
@@ -41,7 +33,7 @@ export interface HostDeps {
 	final(
 		route: CallRoute,
 		message: Pick<AssistantMessage, "stopReason" | "content" | "usage">,
-		history: readonly SentMessage[],
+		history: readonly AgentMessageLike[],
 	): Promise<void>;
 	report(error: unknown): void;
 }

@@ -18,7 +18,6 @@ import {
 	resolveConfig,
 	SCHEMA_FILE,
 } from "./config.ts";
-import { runawayOf } from "./escalation.ts";
 import { type Host, type HostDeps, hasVirtualModels } from "./host.ts";
 import { createPi0Host } from "./host-pi0.ts";
 import { createPi1Host } from "./host-pi1.ts";
@@ -29,6 +28,7 @@ import {
 	REVIEW_MARKER,
 	REVIEW_TYPE,
 	RUNAWAY_TYPE,
+	runawayOf,
 	runawayText,
 } from "./ladder.ts";
 import { rewriteForRoute } from "./payload-hook.ts";

@@ -17,7 +17,7 @@
  * | the turn after a runaway output               | 0, then on                            |
  * | a failed or aborted call                      | does not count: the retry reuses it   |
  */
-import { type EscalationRules, escalationTracker } from "./escalation.ts";
+import { type EscalationRules, escalationTracker, type FinalSeen, runawayOutput } from "./escalation.ts";
 
 export type Mode = "off" | "planning" | "implementing";
 
@@ -232,6 +232,7 @@ export interface AgentMessageLike {
 	role: string;
 	customType?: string;
 	stopReason?: string;
+	usage?: { output?: number };
 	content?: unknown;
 	toolCallId?: string;
 	toolName?: string;
@@ -250,6 +251,36 @@ export function currentSegment<T extends AgentMessageLike>(messages: readonly T[
 	return messages;
 }
 
+/** A call that produced an answer: a failed or aborted one is retried and does not count. */
+const answered = (m: AgentMessageLike) => m.stopReason !== "error" && m.stopReason !== "aborted";
+
+/**
+ * The runaway-output rule (escalation.ts) on a call's final message, given the messages sent with that call: the
+ * earlier calls of its segment give the median.
+ */
+export function runawayOf(
+	multiple: number,
+	final: Omit<AgentMessageLike, "role">,
+	history: readonly AgentMessageLike[],
+): Trigger | undefined {
+	if (multiple <= 0) return undefined;
+	const blocks = Array.isArray(final.content) ? (final.content as { type?: string; text?: unknown }[]) : [];
+	const seen: FinalSeen = {
+		stopReason: final.stopReason ?? "",
+		hasToolCall: blocks.some((b) => b?.type === "toolCall"),
+		hasText: blocks.some((b) => b?.type === "text" && typeof b.text === "string" && b.text.trim().length > 0),
+		output: final.usage?.output ?? 0,
+	};
+	return runawayOutput(multiple, seen, segmentOutputs(history));
+}
+
+/** The output tokens of the current segment's answered calls. */
+export function segmentOutputs(history: readonly AgentMessageLike[]): number[] {
+	return currentSegment(history)
+		.filter((m) => m.role === "assistant" && answered(m))
+		.map((m) => m.usage?.output ?? 0);
+}
+
 /** Distil pi's messages (the `context` event's) to what `decideCall` needs. */
 export function toCallMessages(messages: readonly AgentMessageLike[]): CallMessage[] {
 	const out: CallMessage[] = [];
@@ -257,7 +288,7 @@ export function toCallMessages(messages: readonly AgentMessageLike[]): CallMessa
 		if (m.role === "assistant") {
 			out.push({
 				role: "assistant",
-				ok: m.stopReason !== "error" && m.stopReason !== "aborted",
+				ok: answered(m),
 				toolCalls: toolCallsOf(m.content),
 			});
 		} else if (m.role === "toolResult") {
@@ -270,7 +301,7 @@ export function toCallMessages(messages: readonly AgentMessageLike[]): CallMessa
 			});
 		} else if (m.role !== "system") {
 			// user, custom, bashExecution, compaction and branch summaries all reach the model as user turns
-			const runaway = runawayOf(m);
+			const runaway = continueTriggerOf(m);
 			out.push(
 				isReview(m)
 					? { role: "user", kickoff: false, review: true }
@@ -284,7 +315,7 @@ export function toCallMessages(messages: readonly AgentMessageLike[]): CallMessa
 }
 
 /** The runaway-output trigger a continue message carries: pi 0.73.1 keeps its customType, pi 1.x only the text. */
-function runawayOf(m: AgentMessageLike): Trigger | undefined {
+function continueTriggerOf(m: AgentMessageLike): Trigger | undefined {
 	if (m.role !== "custom" && m.role !== "user") return undefined;
 	if (m.role === "custom" && m.customType !== RUNAWAY_TYPE) return undefined;
 	const content = m.content as string | readonly { type?: string; text?: unknown }[] | undefined;

@@ -5,9 +5,7 @@ import {
 	escalationTracker,
 	type FinalSeen,
 	isNoMatch,
-	runawayOf,
 	runawayOutput,
-	segmentOutputs,
 } from "../../src/escalation.ts";
 import {
 	type BumpRules,
@@ -17,7 +15,9 @@ import {
 	REVIEW_MARKER,
 	REVIEW_TYPE,
 	RUNAWAY_TYPE,
+	runawayOf,
 	runawayText,
+	segmentOutputs,
 	stableJson,
 	toCallMessages,
 } from "../../src/ladder.ts";
