@@ -3,6 +3,7 @@
  * it (replay.ts, same tokens, same stepping) cost less, i.e. the cache its switches lost cost more than its lower
  * prices saved. Greedy: drop the rung whose removal saves most, again until no removal saves. Pure.
  */
+import { usd } from "./accounting.ts";
 import { type PriceLookup, type ReplayOptions, replayBranch } from "./replay.ts";
 import type { Config } from "./schema.ts";
 import type { SessionFileEntry } from "./session-reader.ts";
@@ -31,8 +32,6 @@ export interface LadderAdvice {
 
 /** The advice as the summary entry keeps it: figures, no text. */
 export type AdviceData = Omit<LadderAdvice, "lines">;
-
-const usd = (n: number) => `$${n.toFixed(4)}`;
 
 export function ladderAdvice(
 	entries: readonly SessionFileEntry[],

@@ -5,7 +5,7 @@
  * A counterfactual on identical tokens: it says what the calls would have cost, not how well another model would have
  * done the work. Pure: entries, config and prices in, figures out.
  */
-import type { Prices, Tokens } from "./accounting.ts";
+import { type Prices, type Tokens, usd } from "./accounting.ts";
 import {
 	type AgentMessageLike,
 	currentSegment,
@@ -273,8 +273,6 @@ export function replayBranch(
 	result.flatCost = flat.cost;
 	return result;
 }
-
-const usd = (n: number) => `$${n.toFixed(4)}`;
 
 /** The replay as text: per rung, the totals, flat rung 0, the cache lost, and what the figures do not say. */
 export function replayLines(r: ReplayResult, label = "this ladder"): string[] {
