@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { Api, Model } from "@mariozechner/pi-ai";
 import { attach, detach } from "../../src/attach.ts";
-import { resolveConfig } from "../../src/config.ts";
+import { type ResolvedConfig, resolveConfig } from "../../src/config.ts";
 import { rungViews, statusText, stepdownReport } from "../../src/report.ts";
 import { callThinking, type RegistryLike, resolveLadder, routeCall, rungRef } from "../../src/resolve.ts";
 import type { Config } from "../../src/schema.ts";
@@ -123,6 +123,18 @@ describe("statusText", () => {
 });
 
 describe("stepdownReport", () => {
+	/** The report with the mode off, no ladder and no calls: what the config alone gives. */
+	const offReport = (resolved: ResolvedConfig) =>
+		stepdownReport({
+			mode: "off",
+			autoApprove: false,
+			cursor: 0,
+			resolved,
+			rungs: [],
+			problems: [],
+			lastCall: undefined,
+		});
+
 	test("mode, cursor, ladder with the live rung, config with the file that set each value, errors", () => {
 		const resolved = resolveConfig([
 			{ source: "/home/u/.pi/agent/plan-stepdown.json", text: JSON.stringify({ provider: "openai" }) },
@@ -200,43 +212,19 @@ describe("stepdownReport", () => {
 			[...order].sort((a, b) => a - b),
 		);
 		assert.equal(order[0], 0, "the errors come first");
-		const refused = stepdownReport({
-			mode: "off",
-			autoApprove: false,
-			cursor: 0,
-			resolved,
-			rungs: [],
-			problems: [],
-			lastCall: undefined,
-		});
+		const refused = offReport(resolved);
 		assert.match(refused, /\(none: a config file with errors is not used; fix the errors above\)/);
 		assert.doesNotMatch(refused, /every call uses the model you had/);
 	});
 
 	test("no errors: the report starts with the mode", () => {
-		const text = stepdownReport({
-			mode: "off",
-			autoApprove: false,
-			cursor: 0,
-			resolved: resolveConfig([]),
-			rungs: [],
-			problems: [],
-			lastCall: undefined,
-		});
+		const text = offReport(resolveConfig([]));
 		assert.match(text, /^plan-stepdown: mode off, cursor 0\n/);
 		assert.doesNotMatch(text, /errors/);
 	});
 
 	test("empty ladder is explained", () => {
-		const text = stepdownReport({
-			mode: "off",
-			autoApprove: false,
-			cursor: 0,
-			resolved: resolveConfig([]),
-			rungs: [],
-			problems: [],
-			lastCall: undefined,
-		});
+		const text = offReport(resolveConfig([]));
 		assert.match(text, /empty: every call uses the model you had when you entered \/plan/);
 	});
 });
