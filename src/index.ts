@@ -229,22 +229,17 @@ export default function planStepdown(pi: ExtensionAPI): void {
 	};
 
 	/** Which rungs did not pay on this branch, replayed on the configured ladder (advice.ts). */
-	const adviceFor = (ctx: ExtensionContext) =>
-		ladderAdvice(
-			ctx.sessionManager.getBranch() as SessionFileEntry[],
-			resolved.config,
-			registryPrices(ctx.modelRegistry),
-			{
-				sessionThinking: pi.getThinkingLevel(),
-			},
-		);
+	const adviceFor = (ctx: ExtensionContext, branch: Branch) =>
+		ladderAdvice(branch as SessionFileEntry[], resolved.config, registryPrices(ctx.modelRegistry), {
+			sessionThinking: pi.getThinkingLevel(),
+		});
 
 	const writeSummary = (ctx: ExtensionContext) => {
-		const summary = accountingSummary(ctx.sessionManager.getBranch(), resolved.config, ctx.modelRegistry);
-		if (summary.calls === 0) return;
 		const branch = ctx.sessionManager.getBranch();
+		const summary = accountingSummary(branch, resolved.config, ctx.modelRegistry);
+		if (summary.calls === 0) return;
 		const steps = progress.data(branch);
-		const advice = adviceFor(ctx);
+		const advice = adviceFor(ctx, branch);
 		// The summary stays the last line (what scripts read); the advice, when there is any, comes just before it.
 		const line = adviceLine(advice);
 		if (line) process.stderr.write(`${line}\n`);
@@ -439,7 +434,7 @@ export default function planStepdown(pi: ExtensionAPI): void {
 				protection: protectionNote(protection()),
 				steps: progress.lines(branch),
 				costs: summary.calls > 0 ? summary.table : [],
-				advice: summary.calls > 0 && resolved.config.ladder.length > 1 ? adviceFor(ctx).lines : undefined,
+				advice: summary.calls > 0 && resolved.config.ladder.length > 1 ? adviceFor(ctx, branch).lines : undefined,
 			});
 			answer(ctx, text);
 		},
@@ -453,3 +448,6 @@ export default function planStepdown(pi: ExtensionAPI): void {
 		},
 	});
 }
+
+/** The session branch as pi hands it to handlers. */
+type Branch = ReturnType<ExtensionContext["sessionManager"]["getBranch"]>;
